@@ -1,0 +1,101 @@
+"""The normalized record every source produces (PRODUCT.md, "Normalized records").
+
+Values are strings (or None) so that a row the source could not fully understand still travels to
+the data contract, which quarantines it with a reason instead of losing it. `amount` is a signed
+decimal string: money into our account is positive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+RECORD_TYPES = ("bank_line", "settlement", "payout", "fee", "refund", "chargeback", "receipt")
+
+RECORD_FIELDS = (
+    "record_type",
+    "source_format",
+    "account",
+    "booking_date",
+    "value_date",
+    "amount",
+    "currency",
+    "counterparty_name",
+    "counterparty_account",
+    "counterparty_tax_id",
+    "remittance",
+    "end_to_end_id",
+    "bank_ref",
+    "line_id",
+)
+
+
+@dataclass(frozen=True)
+class NormalizedRecord:
+    record_type: str
+    source_format: str
+    account: str | None
+    booking_date: str | None
+    value_date: str | None
+    amount: str | None
+    currency: str | None
+    counterparty_name: str | None
+    counterparty_account: str | None
+    counterparty_tax_id: str | None
+    remittance: str | None
+    end_to_end_id: str | None
+    bank_ref: str | None
+    line_id: str
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        extra = data.pop("extra")
+        if extra:
+            data["extra"] = extra
+        return data
+
+
+@dataclass(frozen=True)
+class StatementSummary:
+    """A statement's own control figures, for the integrity check (opening + sum of lines = closing).
+
+    Balances are decimal strings as written in the file (signed), or None when the format or the
+    file carries none. `line_ids` are the records of this statement, so the check can sum them.
+    """
+
+    account: str | None
+    currency: str | None
+    statement_id: str | None
+    sequence: str | None
+    opening_balance: str | None
+    opening_date: str | None
+    closing_balance: str | None
+    closing_date: str | None
+    line_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class ParseResult:
+    """What a source read from one file: the records, and what it noticed.
+
+    `transactions_found` counts what the file holds (counted independently of the parser where a
+    library may drop lines); a source that keeps fewer records than it found must say why in
+    `warnings` or raise.
+    """
+
+    records: list[NormalizedRecord]
+    transactions_found: int
+    warnings: list[str] = field(default_factory=list)
+    statements: list[StatementSummary] = field(default_factory=list)
+
+
+def make_line_id(source_format: str, *parts: object) -> str:
+    """A line id stable across re-parses and overlapping statements: a hash of the line's identity.
+
+    Callers pass what identifies the money movement for their format (account, the bank's own
+    reference, date, amount, ...), never the file name or the row position alone.
+    """
+    text = "\x1f".join("" if p is None else str(p) for p in (source_format, *parts))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

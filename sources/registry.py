@@ -1,0 +1,48 @@
+"""The one list of sources, and detection that refuses to guess.
+
+Two sources claiming one file is an error naming both (not first-wins); no source claiming it is an
+error naming what was tried.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from sources.base import HEAD_BYTES, Source
+from sources.errors import AmbiguousFile, UnknownSource, UnrecognizedFile
+from sources.privat24_csv import Privat24CsvSource
+from sources.records import ParseResult
+
+
+def build_sources(privat24_columns: Mapping[str, tuple[str, ...]] | None = None) -> list[Source]:
+    """Every registered source, configured. Add a new format here and only here."""
+    return [
+        Privat24CsvSource(columns=privat24_columns),
+    ]
+
+
+def source_by_name(name: str, sources: Sequence[Source]) -> Source:
+    for source in sources:
+        if source.name == name:
+            return source
+    known = ", ".join(s.name for s in sources)
+    raise UnknownSource(f"unknown source {name!r}; known sources: {known}")
+
+
+def detect(path: Path, sources: Sequence[Source]) -> Source:
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    claims = [s for s in sources if s.identify(path, head)]
+    if not claims:
+        tried = ", ".join(s.name for s in sources)
+        raise UnrecognizedFile(f"{path.name}: no source recognizes this file (tried: {tried})")
+    if len(claims) > 1:
+        names = ", ".join(s.name for s in claims)
+        raise AmbiguousFile(f"{path.name}: claimed by several sources ({names}); pass --source NAME")
+    return claims[0]
+
+
+def parse_file(path: Path, sources: Sequence[Source], source_name: str | None = None) -> tuple[Source, ParseResult]:
+    source = source_by_name(source_name, sources) if source_name else detect(path, sources)
+    return source, source.parse(path)
