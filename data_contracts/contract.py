@@ -1,0 +1,99 @@
+"""Run a contract's great-expectations suite over a DataFrame and split valid rows from bad ones.
+
+great_expectations is imported lazily (about 3 s): only code that validates pays for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+SUITES = Path(__file__).parent / "suites"
+CONTRACTS = tuple(sorted(p.stem for p in SUITES.glob("*.json")))
+
+_lock = threading.Lock()
+
+
+@dataclass
+class Validation:
+    valid: pd.DataFrame
+    #: the bad rows, with a `reason` column listing every broken rule of the row
+    quarantined: pd.DataFrame
+
+
+def load_suite_spec(contract: str) -> dict:
+    path = SUITES / f"{contract}.json"
+    if not path.is_file():
+        raise ValueError(f"unknown data contract {contract!r}; known: {', '.join(CONTRACTS)}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def columns_of(contract: str) -> list[str]:
+    """The contract's columns, in order (the suite's meta.columns)."""
+    return list(load_suite_spec(contract)["meta"]["columns"])
+
+
+@lru_cache(maxsize=1)
+def _context():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    return context
+
+
+@lru_cache(maxsize=None)
+def _batch_definition_and_suite(contract: str):
+    import great_expectations as gx
+
+    spec = load_suite_spec(contract)
+    spec = {k: v for k, v in spec.items() if k != "id"}
+    suite = gx.ExpectationSuite(**spec)
+    context = _context()
+    source = context.data_sources.add_pandas(f"payrecon-{contract}")
+    asset = source.add_dataframe_asset(contract)
+    return asset.add_batch_definition_whole_dataframe("whole"), suite
+
+
+def validate(df: pd.DataFrame, contract: str) -> Validation:
+    """Split `df` into rows that keep the contract and rows that break it (with reasons).
+
+    Nothing is dropped: len(valid) + len(quarantined) == len(df).
+    """
+    columns = columns_of(contract)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{contract}: missing columns {', '.join(missing)}")
+    frame = df.reset_index(drop=True)
+    if frame.empty:
+        return Validation(valid=frame, quarantined=frame.assign(reason=pd.Series(dtype="str")))
+    with _lock:  # the great-expectations context is not thread-safe
+        batch_definition, suite = _batch_definition_and_suite(contract)
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame[columns]})
+        result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    reasons: dict[int, list[str]] = {}
+    for outcome in result.results:
+        if outcome.success:
+            continue
+        config = outcome.expectation_config
+        reason = (config.meta or {}).get("reason") or config.type
+        column = config.kwargs.get("column")
+        indexes = outcome.result.get("unexpected_index_list")
+        if indexes is None:
+            # A table-level expectation failed: every row shares the reason.
+            indexes = list(range(len(frame)))
+        for index in indexes:
+            value = frame.at[index, column] if column in frame.columns else None
+            shown = "" if value is None or (isinstance(value, float) and value != value) else f" (got {value!r})"  # float-ok: NaN test
+            reasons.setdefault(int(index), []).append(f"{reason}{shown}")
+    bad = sorted(reasons)
+    quarantined = frame.loc[bad].assign(reason=["; ".join(reasons[i]) for i in bad])
+    valid = frame.drop(index=bad)
+    return Validation(valid=valid, quarantined=quarantined)

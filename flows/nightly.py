@@ -1,0 +1,34 @@
+"""The nightly reconciliation: ingest the inbox, match, credit once, write reports, summarize."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from prefect import flow
+
+from payrecon.settings import Settings
+from tasks.pipeline import build_reports_task, ingest_file_task, list_inbox, reconcile_task
+from tasks.summary import publish_summary
+
+
+@flow(name="nightly-reconciliation")
+def nightly(as_of: date | None = None) -> dict:
+    """Reconcile everything that is new; `as_of` (default: today in PAYRECON_TIMEZONE) dates the
+    snapshot reports (balances, open exceptions)."""
+    settings = Settings.from_env()
+    as_of = as_of or datetime.now(settings.tz).date()
+    files = [ingest_file_task(settings, path) for path in list_inbox(settings)]
+    reconciled = reconcile_task(settings)
+    reports = build_reports_task(settings, as_of)
+    publish_summary(as_of, files, reconciled, reports)
+    return {
+        "as_of": as_of.isoformat(),
+        "files": [f.line() for f in files],
+        "files_quarantined": sum(f.status == "quarantined" for f in files),
+        "lines_loaded": sum(f.records_loaded for f in files),
+        "rows_quarantined": sum(f.rows_quarantined for f in files),
+        "credits": reconciled.credits,
+        "credited": {c: str(a) for c, a in reconciled.credited.items()},
+        "exceptions": reconciled.exceptions,
+        "reports": reports.location,
+    }

@@ -1,0 +1,130 @@
+"""Double-entry bookkeeping, as plain data. No SQLAlchemy here.
+
+Sign convention: a posting's amount is positive for a debit and negative for a credit. Every entry
+balances to zero per currency. A customer's prepaid balance is a liability: a top-up credits
+`customer:<org>`, usage debits it, so the balance an organization sees is minus the account's sum.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+_ENTRY_NAMESPACE = uuid.UUID("6f1c1b7e-3a7e-4d3e-9a57-70617972636f")
+
+
+class UnbalancedEntry(ValueError):
+    """A journal entry whose postings do not sum to zero in some currency."""
+
+
+def customer_account(org_id: str) -> str:
+    return f"customer:{org_id}"
+
+
+def bank_account(account: str) -> str:
+    return f"bank:{account}"
+
+
+def revenue_account(channel: str) -> str:
+    return f"revenue:{channel}"
+
+
+def clearing_account(provider: str) -> str:
+    return f"clearing:{provider}"
+
+
+@dataclass(frozen=True)
+class Posting:
+    account: str
+    currency: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    idempotency_key: str
+    kind: str  # credit | usage | card
+    status: str  # provisional | confirmed | reversed
+    org_id: str | None
+    effective_date: date
+    evidence: str
+    description: str
+    postings: tuple[Posting, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.postings) < 2:
+            raise UnbalancedEntry(f"{self.idempotency_key}: an entry needs at least two postings")
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for posting in self.postings:
+            if not isinstance(posting.amount, Decimal):
+                raise TypeError(f"{self.idempotency_key}: posting amounts must be Decimal")
+            totals[posting.currency] += posting.amount
+        unbalanced = {c: t for c, t in totals.items() if t != 0}
+        if unbalanced:
+            raise UnbalancedEntry(f"{self.idempotency_key}: postings do not balance: {unbalanced}")
+
+    @property
+    def entry_id(self) -> str:
+        """Derived from the idempotency key, so every run that decides the same entry writes the
+        same rows, and the database's keys refuse the second copy."""
+        return str(uuid.uuid5(_ENTRY_NAMESPACE, self.idempotency_key))
+
+
+def bank_credit(
+    *, line_id: str, org_id: str, account: str, currency: str, amount: Decimal, booked_on: date, description: str
+) -> JournalEntry:
+    """Money received on our bank account for an organization: debit the bank, credit the customer."""
+    if amount <= 0:
+        raise ValueError(f"line {line_id}: a credit needs a positive amount, got {amount}")
+    return JournalEntry(
+        idempotency_key=f"credit:bank_line:{line_id}",
+        kind="credit",
+        status="confirmed",
+        org_id=org_id,
+        effective_date=booked_on,
+        evidence=line_id,
+        description=description,
+        postings=(
+            Posting(bank_account(account), currency, amount),
+            Posting(customer_account(org_id), currency, -amount),
+        ),
+    )
+
+
+def card_credit(
+    *, payment_id: str, org_id: str, provider: str, currency: str, amount: Decimal, paid_on: date
+) -> JournalEntry:
+    """A top-up the platform's card or PayPal integration credited: the provider owes us the money."""
+    return JournalEntry(
+        idempotency_key=f"credit:card_payment:{payment_id}",
+        kind="card",
+        status="confirmed",
+        org_id=org_id,
+        effective_date=paid_on,
+        evidence=payment_id,
+        description=f"{provider} payment {payment_id}",
+        postings=(
+            Posting(clearing_account(provider), currency, amount),
+            Posting(customer_account(org_id), currency, -amount),
+        ),
+    )
+
+
+def usage_debit(*, day: date, org_id: str, channel: str, currency: str, amount: Decimal) -> JournalEntry:
+    """A day's usage of one channel, debited from the prepaid balance."""
+    return JournalEntry(
+        idempotency_key=f"usage:{day.isoformat()}:{org_id}:{channel}:{currency}",
+        kind="usage",
+        status="confirmed",
+        org_id=org_id,
+        effective_date=day,
+        evidence=f"{day.isoformat()}/{org_id}/{channel}",
+        description=f"{channel} usage on {day.isoformat()}",
+        postings=(
+            Posting(customer_account(org_id), currency, amount),
+            Posting(revenue_account(channel), currency, -amount),
+        ),
+    )

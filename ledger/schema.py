@@ -1,0 +1,166 @@
+"""Tables. Only the Alembic migrations in ledger/migrations create them; this module describes them
+for queries. Keep the two in step (tests/integration/test_migrations.py compares them).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from ledger.types import Money
+
+metadata = MetaData()
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("org_id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("legal_name", Text),
+    Column("tax_id", String(16), index=True),
+    Column("currency", String(3), nullable=False),
+    Column("notify_emails", Text),
+)
+
+organization_ibans = Table(
+    "organization_ibans",
+    metadata,
+    Column("org_id", String(64), ForeignKey("organizations.org_id"), primary_key=True),
+    Column("iban", String(34), primary_key=True),
+    Column("origin", String(16), nullable=False),  # imported | learned
+    Index("ix_organization_ibans_iban", "iban"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("invoice_number", String(64), primary_key=True),
+    Column("org_id", String(64), ForeignKey("organizations.org_id"), nullable=False, index=True),
+    Column("issued_on", Date, nullable=False),
+    Column("due_on", Date),
+    Column("currency", String(3), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("status", String(16), nullable=False),  # open | partially_paid | paid | cancelled
+)
+
+card_payments = Table(
+    "card_payments",
+    metadata,
+    Column("payment_id", String(64), primary_key=True),
+    Column("org_id", String(64), ForeignKey("organizations.org_id"), nullable=False, index=True),
+    Column("provider", String(32), nullable=False),
+    Column("provider_ref", String(128)),
+    Column("paid_at", DateTime(timezone=True), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", Money, nullable=False),
+)
+
+usage_debits = Table(
+    "usage_debits",
+    metadata,
+    Column("date", Date, primary_key=True),
+    Column("org_id", String(64), ForeignKey("organizations.org_id"), primary_key=True),
+    Column("channel", String(32), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+    Column("amount", Money, nullable=False),
+)
+
+raw_files = Table(
+    "raw_files",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("storage_key", Text, nullable=False),
+    Column("original_name", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("source", String(64)),
+    Column("status", String(16), nullable=False),  # stored | loaded | quarantined
+    Column("error", Text),
+    Column("transactions_found", Integer),
+    Column("records_loaded", Integer),
+    Column("rows_quarantined", Integer),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+normalized_lines = Table(
+    "normalized_lines",
+    metadata,
+    Column("line_id", String(64), primary_key=True),
+    Column("raw_file_sha256", String(64), ForeignKey("raw_files.sha256"), nullable=False, index=True),
+    Column("record_type", String(16), nullable=False),
+    Column("source_format", String(64), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("booking_date", Date, nullable=False, index=True),
+    Column("value_date", Date),
+    Column("amount", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("counterparty_name", Text),
+    Column("counterparty_account", String(64)),
+    Column("counterparty_tax_id", String(16)),
+    Column("remittance", Text),
+    Column("end_to_end_id", Text),
+    Column("bank_ref", Text),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+)
+
+quarantined_rows = Table(
+    "quarantined_rows",
+    metadata,
+    Column("raw_file_sha256", String(64), ForeignKey("raw_files.sha256"), primary_key=True),
+    Column("row_key", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("record", Text, nullable=False),  # the row as JSON, so nothing is lost
+    Column("quarantined_at", DateTime(timezone=True), nullable=False),
+)
+
+matches = Table(
+    "matches",
+    metadata,
+    Column("line_id", String(64), ForeignKey("normalized_lines.line_id"), primary_key=True),
+    Column("status", String(16), nullable=False),  # matched | exception
+    Column("org_id", String(64), ForeignKey("organizations.org_id")),
+    Column("invoice_numbers", Text),  # ';'-separated
+    Column("rule", String(64), nullable=False),
+    Column("confidence", Numeric(4, 3), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("suggestions", Text),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Index("ix_matches_status", "status"),
+)
+
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    Column("entry_id", String(36), primary_key=True),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # credit | usage | card
+    Column("status", String(16), nullable=False),  # provisional | confirmed | reversed
+    Column("org_id", String(64), ForeignKey("organizations.org_id"), index=True),
+    Column("effective_date", Date, nullable=False, index=True),
+    Column("evidence", Text),  # what justified it: a line_id, a payment_id, a usage key
+    Column("description", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("idempotency_key", name="uq_journal_entries_idempotency_key"),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("entry_id", String(36), ForeignKey("journal_entries.entry_id"), primary_key=True),
+    Column("leg", Integer, primary_key=True),
+    Column("account", String(128), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("amount", Money, nullable=False),  # debit positive, credit negative
+)

@@ -1,0 +1,45 @@
+"""Column types: money is exact on every backend.
+
+PostgreSQL stores NUMERIC(20, 4). SQLite has no decimal type (SQLAlchemy would store REAL, a float),
+so there money is stored as integer ten-thousandths, which SQLite sums exactly.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Numeric
+from sqlalchemy.types import TypeDecorator
+
+SCALE = 4
+_FACTOR = Decimal(10) ** SCALE
+
+
+class Money(TypeDecorator):
+    impl = Numeric(20, SCALE)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(20, SCALE, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, (Decimal, int)):
+            raise TypeError(f"money must be Decimal or int, got {type(value).__name__}")
+        value = Decimal(value)
+        scaled = value * _FACTOR
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than {SCALE} decimal places")
+        if dialect.name == "sqlite":
+            return int(scaled)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-SCALE)
+        return Decimal(value)

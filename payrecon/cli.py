@@ -1,0 +1,158 @@
+"""The payrecon command line. Every command exits non-zero with a one-line error on bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from payrecon import __version__
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="payrecon",
+        description="Payment reconciliation: ingest statements, match payments to invoices, credit balances once, report.",
+    )
+    parser.add_argument("--version", action="version", version=f"payrecon {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="make a realistic demo workspace and run the nightly flow end to end")
+    demo.set_defaults(handler=cmd_demo)
+
+    parse = commands.add_parser("parse", help="print the normalized records of one file as JSON Lines")
+    parse.add_argument("file", type=Path)
+    parse.add_argument("--source", help="the source (format) name; detected when omitted")
+    parse.set_defaults(handler=cmd_parse)
+
+    sources = commands.add_parser("sources", help="list the registered sources (formats)")
+    sources.set_defaults(handler=cmd_sources)
+
+    imp = commands.add_parser("import", help="load a billing-system export (CSV or Parquet)")
+    imp.add_argument("kind", choices=["organizations", "invoices", "card-payments", "usage"])
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(handler=cmd_import)
+
+    ingest = commands.add_parser("ingest", help="store, parse, validate and load raw files; idempotent")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--source", help="force a source instead of detecting it")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    run = commands.add_parser("run", help="run a flow through Prefect")
+    run_flows = run.add_subparsers(dest="flow", required=True, metavar="FLOW")
+    nightly = run_flows.add_parser("nightly", help="the nightly reconciliation flow")
+    nightly.add_argument("--as-of", type=_date, help="the report date YYYY-MM-DD (default: today)")
+    nightly.set_defaults(handler=cmd_run_nightly)
+
+    serve = commands.add_parser("serve", help="serve every deployment of prefect.yaml for the Prefect UI")
+    serve.set_defaults(handler=cmd_serve)
+    return parser
+
+
+def cmd_parse(args) -> int:
+    from payrecon.settings import Settings
+    from sources.registry import build_sources, parse_file
+
+    settings = Settings.from_env()
+    source, result = parse_file(args.file, build_sources(settings.privat24_columns), args.source)
+    out = sys.stdout
+    for record in result.records:
+        out.write(json.dumps(record.as_dict(), ensure_ascii=False, sort_keys=True) + "\n")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{args.file.name}: {source.name}, {len(result.records)} of {result.transactions_found} lines", file=sys.stderr)
+    return 0
+
+
+def cmd_sources(args) -> int:
+    from sources.registry import build_sources
+
+    for source in build_sources():
+        print(source.name)
+    return 0
+
+
+def cmd_import(args) -> int:
+    from payrecon.services.imports import import_export
+    from payrecon.workspace import Workspace
+
+    workspace = Workspace()
+    if not args.file.is_file():
+        raise FileNotFoundError(f"{args.file}: no such file")
+    outcome = import_export(workspace.engine, workspace.raw_store, args.kind, args.file)
+    print(outcome.line())
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from payrecon.services.ingest import ingest_paths
+    from payrecon.workspace import Workspace
+
+    workspace = Workspace()
+    outcomes = ingest_paths(workspace.engine, workspace.raw_store, workspace.sources, args.paths, args.source)
+    for outcome in outcomes:
+        print(outcome.line())
+    return 0
+
+
+def cmd_run_nightly(args) -> int:
+    from payrecon.settings import Settings
+
+    Settings.from_env()  # fail fast, before Prefect starts
+    from flows.nightly import nightly
+
+    result = nightly(as_of=args.as_of)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from payrecon.deployments import serve_all
+
+    serve_all()
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from payrecon.demo import run_demo
+
+    print(run_demo())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("payrecon: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for a person, not a traceback
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(exc, SQLAlchemyError):
+            message = f"database error: {str(exc).splitlines()[0]}"
+        elif isinstance(exc, (ValueError, OSError, LookupError)):
+            message = str(exc) or type(exc).__name__
+        else:
+            message = f"{type(exc).__name__}: {exc}"
+        print(f"payrecon: error: {message.splitlines()[0] if message else type(exc).__name__}", file=sys.stderr)
+        if os.environ.get("PAYRECON_DEBUG"):
+            raise
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

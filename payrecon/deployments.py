@@ -1,0 +1,61 @@
+"""Serve the deployments declared in prefect.yaml from this process (`payrecon serve`).
+
+prefect.yaml stays the one place where deployments and schedules are declared; this reads it, so
+`payrecon serve` and `prefect deploy` agree.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def load_deployment_specs(path: Path = PROJECT / "prefect.yaml") -> list[dict]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: prefect.yaml not found (run payrecon serve from a payrecon checkout)")
+    return list(yaml.safe_load(path.read_text(encoding="utf-8")).get("deployments") or [])
+
+
+def load_flow(entrypoint: str):
+    file_part, _, name = entrypoint.partition(":")
+    module_name = Path(file_part).with_suffix("").as_posix().replace("/", ".")
+    if str(PROJECT) not in sys.path:
+        sys.path.insert(0, str(PROJECT))
+    module = importlib.import_module(module_name)
+    return getattr(module, name)
+
+
+def build_deployments(specs: list[dict]):
+    from prefect.schedules import Cron
+
+    deployments = []
+    for spec in specs:
+        flow = load_flow(spec["entrypoint"])
+        schedules = [
+            Cron(s["cron"], timezone=s.get("timezone", "UTC"), active=s.get("active", True))
+            for s in spec.get("schedules") or []
+            if "cron" in s
+        ]
+        deployments.append(
+            flow.to_deployment(
+                name=spec["name"],
+                description=spec.get("description"),
+                tags=spec.get("tags") or [],
+                parameters=spec.get("parameters") or {},
+                schedules=schedules,
+            )
+        )
+    return deployments
+
+
+def serve_all() -> None:
+    from prefect import serve
+
+    serve(*build_deployments(load_deployment_specs()))
+
+

@@ -1,0 +1,128 @@
+"""Object stores for raw files (content-addressed) and report datasets.
+
+A store is a flat key space of immutable-ish blobs: a local folder (the embedded default) or an
+S3 prefix (boto3, which honours AWS_ENDPOINT_URL). Raw files are stored under their SHA-256, so
+storing the same bytes twice stores them once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator, Protocol
+
+
+class BlobStore(Protocol):
+    url: str
+
+    def put(self, key: str, data: bytes) -> None: ...
+    def get(self, key: str) -> bytes: ...
+    def exists(self, key: str) -> bool: ...
+    def list(self, prefix: str) -> Iterator[str]: ...
+    def delete(self, key: str) -> None: ...
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def raw_key(sha256: str) -> str:
+    """Where a raw file lives: fanned out by the first bytes of its hash."""
+    return f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+class LocalStore:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.url = str(self.root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError(f"key {key!r} escapes the store")
+        return path
+
+    def put(self, key: str, data: bytes) -> None:
+        """Write atomically: a reader sees the old file or the new one, never half of one."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> Iterator[str]:
+        base = self.root / prefix
+        if not base.exists():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                yield path.relative_to(self.root).as_posix()
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        # Tidy empty folders up to the root so a replaced partition leaves no husk behind.
+        for parent in path.parents:
+            if parent == self.root or not parent.is_dir() or any(parent.iterdir()):
+                break
+            parent.rmdir()
+
+
+class S3Store:
+    def __init__(self, url: str, client=None):
+        import boto3  # imported here: local-only runs never pay for it
+
+        bucket_and_prefix = url[len("s3://") :]
+        self.bucket, _, prefix = bucket_and_prefix.partition("/")
+        self.prefix = prefix.strip("/")
+        self.url = url
+        self.client = client or boto3.client("s3")
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def get(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def list(self, prefix: str) -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            for item in page.get("Contents", []):
+                yield item["Key"][strip:]
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+
+def open_store(url: str) -> BlobStore:
+    return S3Store(url) if url.startswith("s3://") else LocalStore(url)

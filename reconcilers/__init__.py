@@ -1,0 +1,1 @@
+"""Matching logic over DataFrames: candidates, evidence, decisions. No Prefect, no database."""

@@ -1,0 +1,46 @@
+"""The nightly pipeline's tasks. Retries only where I/O can fail transiently (object store,
+database); every task is idempotent, so a retry or a re-run adds nothing twice."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from prefect import task
+from prefect.logging import get_run_logger
+
+from payrecon.services.ingest import FileOutcome, expand_paths, ingest_file
+from payrecon.services.reconcile import ReconcileSummary, reconcile
+from payrecon.services.reports import ReportSummary, build_reports
+from payrecon.settings import Settings
+from payrecon.workspace import Workspace
+
+
+@task(name="list-inbox")
+def list_inbox(settings: Settings) -> list[Path]:
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    return expand_paths([settings.inbox])
+
+
+@task(name="ingest-file", retries=2, retry_delay_seconds=5, task_run_name="ingest {path.name}")
+def ingest_file_task(settings: Settings, path: Path) -> FileOutcome:
+    workspace = Workspace(settings)
+    outcome = ingest_file(workspace.engine, workspace.raw_store, workspace.sources, path)
+    logger = get_run_logger()
+    (logger.warning if outcome.status == "quarantined" else logger.info)(outcome.line())
+    return outcome
+
+
+@task(name="match-and-credit", retries=2, retry_delay_seconds=5)
+def reconcile_task(settings: Settings) -> ReconcileSummary:
+    summary = reconcile(Workspace(settings).engine, settings.auto_credit_threshold)
+    get_run_logger().info(
+        "%s lines decided: %s credits, %s exceptions", summary.lines_decided, summary.credits, summary.exceptions
+    )
+    return summary
+
+
+@task(name="write-reports", retries=2, retry_delay_seconds=5)
+def build_reports_task(settings: Settings, as_of: date) -> ReportSummary:
+    workspace = Workspace(settings)
+    return build_reports(workspace.engine, workspace.report_store, as_of, settings.report_lookback_days)
