@@ -74,7 +74,8 @@ def decide(
         rows.append(
             _decision(line_id, inv_orgs, t_orgs, numbers, tax_values.get(line_id), currency_clash.get(line_id), auto_credit_threshold)
         )
-    return pd.DataFrame(rows, columns=DECISION_COLUMNS)
+    frame = pd.DataFrame(rows, columns=DECISION_COLUMNS, dtype=object)
+    return frame.where(frame.notna(), None)
 
 
 def _decision(line_id, inv_orgs, tax_orgs, numbers, taxes, clash, threshold) -> dict:

@@ -23,3 +23,90 @@ def fixtures_dir() -> Path:
     if not FIXTURES.is_dir():
         pytest.skip(f"real sample files not present at {FIXTURES}")
     return FIXTURES
+
+
+# --- databases: every ledger test runs on SQLite and on the PostgreSQL server -----------------
+
+PG_SERVER = os.environ.get("PAYRECON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> str | None:
+    """None when the server answers, else why not."""
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(PG_SERVER, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not there"
+        return str(exc).splitlines()[0]
+    return None
+
+
+def fresh_postgres_url() -> str:
+    """A new, empty database on the PostgreSQL server; skipped when there is none, failed under CI."""
+    import uuid
+
+    import sqlalchemy
+
+    problem = _pg_available()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required under CI=true: {problem}")
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 not reachable: {problem}")
+    name = f"payrecon_t_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    _created_databases.append(name)
+    return PG_SERVER.rsplit("/", 1)[0] + f"/{name}"
+
+
+_created_databases: list[str] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _created_databases:
+        return
+    import sqlalchemy
+
+    from ledger import db
+
+    for engine in db._engines.values():
+        engine.dispose()
+    admin = sqlalchemy.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in _created_databases:
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return fresh_postgres_url()
+
+
+@pytest.fixture
+def workspace_env(tmp_path, database_url, monkeypatch):
+    """A workspace in tmp_path on the parametrized database; returns its Settings."""
+    from payrecon.settings import Settings
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("PAYRECON_HOME", str(home))
+    monkeypatch.setenv("PAYRECON_DATABASE_URL", database_url)
+    for name in ("PAYRECON_STORAGE_URL", "PAYRECON_REPORTS_URL", "PAYRECON_PRIVAT24_COLUMNS"):
+        monkeypatch.delenv(name, raising=False)
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One real (test-harness) Prefect server for the whole session: it takes ~10 s to start."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
