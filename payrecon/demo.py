@@ -212,7 +212,7 @@ def run_demo(settings: Settings | None = None) -> str:
         ).all()
         lines = conn.execute(select(func.count()).select_from(schema.normalized_lines)).scalar_one()
         files = conn.execute(select(schema.raw_files.c.status, func.count()).group_by(schema.raw_files.c.status)).all()
-    credit_text = ", ".join(f"{n} totalling {total} {cur}" for cur, n, total in totals) or "none"
+    credit_text = ", ".join(f"{n} totalling {total.quantize(Decimal('0.01'))} {cur}" for cur, n, total in totals) or "none"
     return "\n".join(
         [
             f"payrecon demo workspace: {workspace.settings.home}",

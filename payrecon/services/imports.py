@@ -60,7 +60,9 @@ def read_export(kind: str, name: str, data: bytes) -> pd.DataFrame:
             frame = pd.read_parquet(io.BytesIO(data)).astype("str").replace({"None": None, "nan": None, "<NA>": None})
         else:
             frame = pd.read_csv(io.BytesIO(data), dtype="str", keep_default_na=False, encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError, OSError) as exc:
+    except UnicodeDecodeError:
+        raise ImportFileError(f"{name}: not UTF-8 text; billing exports are UTF-8 CSV or Parquet") from None
+    except (ValueError, OSError) as exc:
         raise ImportFileError(f"{name}: cannot read as {'Parquet' if name.endswith('.parquet') else 'CSV'}: {exc}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in EXPORT_COLUMNS[kind] if c not in frame.columns]

@@ -1,0 +1,68 @@
+"""The nightly flow under a real (test-harness) Prefect server: tasks, artifacts, idempotency."""
+
+import asyncio
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from ledger import schema
+from payrecon.demo import DEMO_DAY, write_demo_files
+from payrecon.deployments import build_deployments, load_deployment_specs
+from payrecon.services.imports import import_export
+from payrecon.workspace import Workspace
+
+pytestmark = pytest.mark.prefect
+
+
+def _postings(engine):
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(schema.postings)).scalar_one()
+
+
+async def _artifacts(key):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async with get_client() as client:
+        return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+
+
+def test_nightly_flow_runs_end_to_end_and_twice_adds_nothing(prefect_server, workspace_env):
+    from flows.nightly import nightly
+
+    workspace = Workspace(workspace_env)
+    paths = write_demo_files(workspace_env.home)
+    for kind in ("organizations", "invoices", "card-payments", "usage"):
+        import_export(workspace.engine, workspace.raw_store, kind, paths[kind])
+
+    first = nightly(as_of=DEMO_DAY)
+    assert first["credits"] == 23 and first["exceptions"] == 3
+    assert first["files_quarantined"] == 1 and first["rows_quarantined"] == 1 and first["lines_loaded"] == 28
+    postings = _postings(workspace.engine)
+    assert postings == 2 * (23 + 420 + 6)
+
+    second = nightly(as_of=DEMO_DAY)
+    assert second["credits"] == 0 and second["lines_loaded"] == 0
+    assert _postings(workspace.engine) == postings
+
+    summaries = asyncio.run(_artifacts("nightly-summary"))
+    assert summaries, "the run summary artifact was not published"
+    latest = max(summaries, key=lambda a: a.created)
+    assert "credits: 0" in latest.data and "Quarantined files" not in latest.data
+    earliest = min(summaries, key=lambda a: a.created)
+    assert "credits: 23" in earliest.data and "export_broken.csv" in earliest.data
+    tables = asyncio.run(_artifacts("nightly-files"))
+    assert any("privat24_2026-11-20.csv" in str(t.data) for t in tables)
+    assert len(pd.read_parquet(workspace_env.reports_url + "/credits")) == 29
+
+
+def test_prefect_yaml_declares_the_nightly_schedule_that_serve_uses():
+    specs = load_deployment_specs()
+    nightly = next(s for s in specs if s["name"] == "nightly")
+    assert nightly["entrypoint"] == "flows/nightly.py:nightly"
+    assert nightly["schedules"][0] == {"cron": "0 2 * * *", "timezone": "Europe/Kyiv", "active": True}
+    [deployment] = build_deployments([nightly])
+    assert deployment.name == "nightly"
+    schedule = deployment.schedules[0].schedule
+    assert schedule.cron == "0 2 * * *" and schedule.timezone == "Europe/Kyiv"
