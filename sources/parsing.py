@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 def parse_amount(raw: str | None) -> str | None:
@@ -28,13 +29,10 @@ def parse_amount(raw: str | None) -> str | None:
             text = text.replace(",", "")
     elif "," in text:
         text = text.replace(",", ".")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
+    # Plain digits only: Decimal would also accept "1e999999999" and "NaN", which no statement means.
+    if not _PLAIN_NUMBER.fullmatch(text):
         return raw
-    if not value.is_finite():
-        return raw
-    return format(value, "f")
+    return format(Decimal(text), "f")
 
 
 _DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%y")

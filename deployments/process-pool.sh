@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Create the process work pool (once) and register every deployment of prefect.yaml on it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${PREFECT_API_URL:?set PREFECT_API_URL to your Prefect server, e.g. http://127.0.0.1:4200/api}"
+export PAYRECON_PROJECT_DIR="${PAYRECON_PROJECT_DIR:-$PWD}"
+PREFECT=.venv/bin/prefect
+$PREFECT work-pool inspect payrecon-process >/dev/null 2>&1 || $PREFECT work-pool create payrecon-process --type process
+$PREFECT --no-prompt deploy --all
