@@ -11,7 +11,11 @@ from typing import Mapping, Sequence
 
 from sources.base import HEAD_BYTES, Source
 from sources.errors import AmbiguousFile, UnknownSource, UnrecognizedFile
+from sources.clientbank_1c import ClientBankExchangeSource
+from sources.monobank_json import MonobankJsonSource
+from sources.ofx import OfxSource
 from sources.privat24_csv import Privat24CsvSource
+from sources.privatbank_json import PrivatbankJsonSource
 from sources.records import ParseResult
 
 
@@ -19,6 +23,10 @@ def build_sources(privat24_columns: Mapping[str, tuple[str, ...]] | None = None)
     """Every registered source, configured. Add a new format here and only here."""
     return [
         Privat24CsvSource(columns=privat24_columns),
+        PrivatbankJsonSource(),
+        MonobankJsonSource(),
+        ClientBankExchangeSource(),
+        OfxSource(),
     ]
 
 
