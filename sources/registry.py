@@ -13,6 +13,7 @@ from sources.base import HEAD_BYTES, Source
 from sources.errors import AmbiguousFile, UnknownSource, UnrecognizedFile
 from sources.clientbank_1c import ClientBankExchangeSource
 from sources.monobank_json import MonobankJsonSource
+from sources.mt940 import Mt940Source
 from sources.ofx import OfxSource
 from sources.privat24_csv import Privat24CsvSource
 from sources.privatbank_json import PrivatbankJsonSource
@@ -27,6 +28,7 @@ def build_sources(privat24_columns: Mapping[str, tuple[str, ...]] | None = None)
         MonobankJsonSource(),
         ClientBankExchangeSource(),
         OfxSource(),
+        Mt940Source(),
     ]
 
 

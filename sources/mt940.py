@@ -1,0 +1,949 @@
+"""SWIFT MT940 Customer Statement Message, and the MT942 Interim Transaction Report.
+
+Specification: SWIFT Standards MT Category 9, "MT 940 Customer Statement Message" and "MT 942 Interim
+Transaction Report"; the German structure of field 86 from the DFÜ-Abkommen, Anlage 3 ("Spezifikation
+der Datenformate", MT940 Feld 86: Geschäftsvorfallcode + ?NN subfields, SEPA keywords EREF+/SVWZ+/...);
+the Dutch "/KEY/value/" field 86 of ING, Rabobank and ABN AMRO; mBank's "KEY: value;" field 86.
+Summary and traps in ../shared/fixtures/FORMATS.md §3.
+
+One message (statement) is a sequence of fields ``:tag:content``; a field continues on the following
+lines until the next known tag. Per statement:
+
+    :20:   Transaction Reference Number (16x)               mandatory, starts a statement
+    :21:   Related Reference                                 optional
+    :25:   Account Identification (35x), :25P: with BIC      mandatory
+    :28C:  Statement Number/Sequence Number (old: :28:)      mandatory per SWIFT, optional here
+    :60F:  Opening Balance (F first, :60M: intermediate)     mandatory in an MT940
+    :61:   Statement Line, optionally followed by
+    :86:   Information to Account Owner (6*65x)
+    :62F:  Closing Balance (:62M: intermediate)              missing -> warning
+    :64:   Closing Available Balance, :65: Forward Available Balance (not carried over)
+
+MT942 replaces the booked balances by :34F: Floor Limit Indicator, :13D: Date/Time Indication and
+:90D:/:90C: Number and Sum of Entries. Its lines are interim, not booked: "only booked entries count as
+bank lines" (PRODUCT.md), so a statement recognised as MT942 (by :34F:/:13D:/:90D:/:90C:, the `{2:I942`
+application header or a `:942:` pseudo-header) yields no records; its lines are counted in
+`transactions_found` and in a warning. MT940 statements in the same file are read as usual.
+
+Field 61 subfields: value date YYMMDD (years 00-79 are 20YY, 80-99 are 19YY), optional entry date
+MMDD (its year is the value date's, +1 for a January entry of a December value date, -1 for the
+reverse), debit/credit mark C, D, RC (reversal of credit: money out) or RD (reversal of debit: money
+in), optional funds code (one letter, the currency's third letter), amount (digits with a decimal
+comma: `380115,` is 380115.00), transaction type (1!a3!c: N/F/S + code), customer reference up to
+`//`, bank reference after `//`, and supplementary details (34x) on the continuation line.
+
+Field 86 is read by its structure, first match wins:
+- German GVC: 3-digit Geschäftsvorfallcode, then ?00 booking text, ?10 primanota, ?20-?29 and ?60-?63
+  purpose, ?30 bank code/BIC, ?31 account/IBAN, ?32/?33 name, ?34 text key extension. Lines are joined
+  without a separator first (a subfield, and even a `?NN` marker, may wrap at 65 characters). Purpose
+  subfields hold 27 characters. A subfield continues the text before it without a space when it is
+  the next one in filling order (?29 is followed by ?60) and does not open a new item (a SEPA keyword
+  or a label like "MTLG:"), and either the one before was full (cut mid-text) or it carries on a SEPA
+  keyword's value within that keyword's maximum length (35 for EREF/MREF/CRED..., 140 for SVWZ, 70 for
+  ABWA/ABWE: the DK rule that a value runs on until the next keyword). Otherwise the pieces are joined
+  with a space. The keywords then split the purpose: EREF+ is the end-to-end id, SVWZ+ and free text
+  form the remittance, KREF/MREF/CRED/ABWA/... go to `extra`.
+- Dutch: /EREF/ /NAME/ /IBAN/ /BIC/ /REMI/ /CNTP/ /MARF/ /CSID/ /TRTP/ ... (lines joined without a
+  separator; ING wraps at 65 characters).
+- mBank (PL): `911 TRANSAKCJA ...; ID IPH: ...; Z RACH.: ...; OD: name  address; TYT.: ...; TNR: ...`.
+- Anything else (e.g. Raiffeisen HU's line-per-item text, GVC 999 free text) is kept whole as the
+  remittance; its lines are joined without a separator where the previous line was a full
+  65-character line (wrapped), else with a space. :NS: (non-SWIFT) fields after a :61: go to `extra`.
+
+Encoding: UTF-8 first; otherwise the best of latin-1, cp1250 and cp852 by how many of the non-ASCII
+characters decode to letters (U+FFFD characters already in the file are kept). Control bytes (SOH
+0x01, ETX 0x03, ...) from the transmission framing are removed with a warning, as are the `{1:}{2:}
+{3:}{4:` ... `-}{5:}` envelope and `:940:`/`:9401:`/`:942:` pseudo-headers.
+
+Tolerance policy (sources/errors.py), applied to MT940:
+- A file with no MT940 field at all (no :20:, :25:, :60a:, :61:, :62a:) raises MalformedFile.
+- A statement is broken when it has no :20:, no :25:, a second :25:, or (MT940 only) no readable
+  :60F:/:60M:. If every statement of the file is broken, the file raises MalformedFile naming the first
+  problem's tag and line. If at least one statement is fine, the file is read: each problem becomes a
+  warning and the broken statement's lines are still emitted (account None when :25: is missing, no
+  opening balance in its StatementSummary) so the data contract quarantines them with a reason; dropping
+  them would lose money movements without a trace, and rejecting the file would hold up good statements.
+- A :61: that cannot be read is emitted with its raw text as `amount` (quarantined downstream); an
+  invalid date (30 February) is left raw in value_date/booking_date. Both warn with the line number.
+
+line_id: account + bank reference + value date + entry date + amount + mark + customer reference +
+an occurrence counter (per file) for identical lines. The statement number is left out, so a line
+that appears in two overlapping statement files gets one id.
+
+StatementSummary: statement_id is the :20: reference, sequence the :28C: text as written.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from sources.errors import MalformedFile
+from sources.parsing import clean, decode_text
+from sources.records import NormalizedRecord, ParseResult, StatementSummary, make_line_id
+
+# --------------------------------------------------------------------------------------------------
+# Text layer: bytes -> lines, without the transmission framing
+# --------------------------------------------------------------------------------------------------
+
+#: Control bytes other than TAB/LF/CR: SOH/ETX framing from SWIFT transmissions, NUL padding, Ctrl-Z.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_REPLACEMENT_UTF8 = b"\xef\xbf\xbd"
+_SINGLE_BYTE_ENCODINGS = ("latin-1", "cp1250", "cp852")
+#: Letters an encoding is expected to produce in its home languages; breaks ties between encodings.
+_HOME_LETTERS = {
+    "latin-1": set("äöüßÄÖÜéèàçâêîôûëïñáíóúÉÈÀÇ"),
+    "cp1250": set("ąćęłńśźżĄĆĘŁŃŚŹŻčďěňřšťůžČĎĚŇŘŠŤŮŽőűŐŰáéíóúöüäý"),
+    "cp852": set("áéíóöőúüűÁÉÍÓÖŐÚÜŰ"),
+}
+_UNLIKELY_CATEGORIES = {"Cc", "Cn", "Co", "Sc", "Sk", "Sm", "So", "No"}
+
+#: Block 1 (basic header), 2 (application header), 3 (user header) and 5 (trailer) of the envelope.
+_ENVELOPE_BLOCK = re.compile(r"\{[1235]:(?:[^{}]|\{[^{}]*\})*\}")
+_APPLICATION_HEADER = re.compile(r"\{2:[IO](\d{3})")
+_PSEUDO_HEADER = re.compile(r"^:(94[02])\d?:$")
+_END_OF_MESSAGE = re.compile(r"^-\}?$")
+
+#: Tags this source knows. Only these start a field: a wrapped timestamp such as "T13\n:12:11" or
+#: "T16\n:26:37" inside :86: must stay text.
+_FIELD_LINE = re.compile(r"^:(20|21|25P?|28C?|34F|13D|60[FM]|61|86|62[FM]|64|65|90[DC]|NS):(.*)$")
+_STRUCTURE_TAGS = {"20", "25", "25P", "60F", "60M", "61", "62F", "62M", "34F"}
+_INTERIM_TAGS = {"34F", "13D", "90D", "90C"}
+_SWIFT_LINE_WIDTH = 65
+
+
+def _score(text: str, encoding: str) -> tuple[int, int]:
+    """How plausible a decoding is: (letters - 2 * unlikely characters, home-language letters)."""
+    plausible = home = 0
+    for char in text:
+        if char < "\x80":
+            continue
+        category = unicodedata.category(char)
+        if category.startswith("L"):
+            plausible += 1
+        elif category in _UNLIKELY_CATEGORIES:
+            plausible -= 2
+        if char in _HOME_LETTERS[encoding]:
+            home += 1
+    return plausible, home
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """The statement text and its encoding: UTF-8, else the most plausible single-byte encoding.
+
+    U+FFFD characters already in the file (a UTF-8 EF BF BD) are kept as they are.
+    """
+    try:
+        return decode_text(data, ("utf-8-sig",))
+    except UnicodeDecodeError:
+        pass
+    parts = data.split(_REPLACEMENT_UTF8)
+    best: tuple[tuple[int, int], int, str, str] | None = None
+    for rank, encoding in enumerate(_SINGLE_BYTE_ENCODINGS):
+        try:
+            text = "\ufffd".join(decode_text(part, (encoding,))[0] for part in parts)
+        except UnicodeDecodeError:
+            continue
+        candidate = (_score(text, encoding), -rank, encoding, text)
+        if best is None or candidate[:2] > best[:2]:
+            best = candidate
+    assert best is not None  # latin-1 decodes any byte
+    return best[3], best[2]
+
+
+@dataclass
+class Field:
+    """One field `:tag:content`; `lines` are the content's lines, continuation lines included."""
+
+    tag: str
+    line_no: int
+    lines: list[str]
+    message_type: str  # "940" or "942", from the envelope or pseudo-header in force
+
+    @property
+    def joined(self) -> str:
+        return "".join(self.lines)
+
+
+@dataclass
+class FieldStream:
+    fields: list[Field]
+    warnings: list[str]
+
+
+def _without_envelope(line: str) -> tuple[str, str | None]:
+    """A line without the `{1:}{2:}{3:}{4:` / `-}{5:}` envelope blocks, and the message type its
+    application header {2:I940/O942...} names, if any."""
+    if not (line.lstrip().startswith("{") or line.strip().startswith("-}")):
+        return line, None
+    header = _APPLICATION_HEADER.search(line)
+    message_type = None if header is None else ("942" if header.group(1) == "942" else "940")
+    line = _ENVELOPE_BLOCK.sub("", line).replace("{4:", "").strip()
+    return ("-" if line.startswith("-}") else line), message_type
+
+
+def _text_lines(text: str) -> list[tuple[int, str]]:
+    """Numbered lines (CRLF, CR or LF), with a tag broken after its first colon (":" / "86:...")
+    put back together."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    numbered: list[tuple[int, str]] = []
+    skip_next = False
+    for index, line in enumerate(lines):
+        if skip_next:
+            skip_next = False
+            continue
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if line.strip() == ":" and _FIELD_LINE.match(":" + following):
+            line, skip_next = ":" + following, True
+        numbered.append((index + 1, line))
+    return numbered
+
+
+def _split_fields(text: str) -> FieldStream:
+    """Cut the text into fields; strip the envelope and pseudo-headers; note the message type."""
+    fields: list[Field] = []
+    stray: list[int] = []
+    current: Field | None = None
+    message_type = "940"
+    for line_no, raw in _text_lines(text):
+        line, named_type = _without_envelope(raw)
+        message_type = named_type or message_type
+        pseudo = _PSEUDO_HEADER.match(line.strip())
+        if pseudo:
+            message_type, current = pseudo.group(1), None
+            continue
+        if _END_OF_MESSAGE.match(line.strip()):
+            current = None
+            continue
+        if not line.strip():
+            continue
+        match = _FIELD_LINE.match(line)
+        if match:
+            current = Field(match.group(1), line_no, [match.group(2)], message_type)
+            fields.append(current)
+        elif current is not None:
+            current.lines.append(line)
+        else:
+            stray.append(line_no)
+    warnings: list[str] = []
+    if stray:
+        where = ", ".join(map(str, stray[:5])) + (" ..." if len(stray) > 5 else "")
+        warnings.append(f"{len(stray)} line(s) outside any field ignored (line {where})")
+    return FieldStream(fields, warnings)
+
+
+# --------------------------------------------------------------------------------------------------
+# Values: amounts, dates, balances (SWIFT field formats)
+# --------------------------------------------------------------------------------------------------
+
+_SWIFT_AMOUNT = re.compile(r"^(\d+)(?:,(\d*))?$")
+
+
+def swift_amount(raw: str, negative: bool = False) -> str | None:
+    """A SWIFT amount (digits, decimal comma: `380115,` `0,12` `000147,64`) as a canonical decimal
+    string with at least two decimals ('380115.00'), signed; None when it is not an amount."""
+    match = _SWIFT_AMOUNT.match(raw.strip())
+    if not match:
+        return None
+    whole, fraction = match.group(1), match.group(2) or ""
+    try:
+        value = Decimal(f"{whole}.{fraction or '0'}").quantize(Decimal(1).scaleb(-max(2, len(fraction))))
+    except InvalidOperation:  # more digits than Decimal's 28-digit context: not a SWIFT 15d amount
+        return None
+    if negative and value:
+        value = -value
+    return format(value, "f")
+
+
+def swift_year(yy: str) -> int:
+    """Two-digit SWIFT years: 00-79 are 20YY, 80-99 are 19YY."""
+    year = int(yy)
+    return 2000 + year if year < 80 else 1900 + year
+
+
+def swift_date(yymmdd: str) -> str | None:
+    """YYMMDD as ISO YYYY-MM-DD, or None when it is not a calendar date (30 February)."""
+    if not re.fullmatch(r"\d{6}", yymmdd):
+        return None
+    try:
+        return date(swift_year(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:])).isoformat()
+    except ValueError:
+        return None
+
+
+def entry_date(value_yymmdd: str, mmdd: str) -> str | None:
+    """The :61: entry date MMDD as ISO, its year taken from the value date across the year end."""
+    value_year = swift_year(value_yymmdd[:2])
+    value_month, entry_month = int(value_yymmdd[2:4]), int(mmdd[:2])
+    year = value_year
+    if entry_month == 1 and value_month == 12:
+        year += 1
+    elif entry_month == 12 and value_month == 1:
+        year -= 1
+    try:
+        return date(year, entry_month, int(mmdd[2:])).isoformat()
+    except ValueError:
+        return None
+
+
+_BALANCE = re.compile(r"^([CD])(\d{6})([A-Z]{3})?(\d[\d,]*)$")
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Fields 60a/62a/64/65: D/C mark, date YYMMDD, currency (3!a, some banks omit it), amount."""
+
+    amount: str  # signed decimal string: C positive, D negative
+    date: str | None
+    currency: str | None
+
+    @classmethod
+    def parse(cls, text: str) -> Balance | None:
+        match = _BALANCE.match(re.sub(r"\s", "", text))
+        if not match:
+            return None
+        mark, yymmdd, currency, raw_amount = match.groups()
+        amount = swift_amount(raw_amount, negative=mark == "D")
+        if amount is None:
+            return None
+        return cls(amount, swift_date(yymmdd) or yymmdd, currency)
+
+
+# --------------------------------------------------------------------------------------------------
+# Field 61: Statement Line
+# --------------------------------------------------------------------------------------------------
+
+_STATEMENT_LINE = re.compile(
+    r"^(?P<value_date>\d{6})(?P<entry_date>\d{4})?"
+    r"(?P<mark>RC|RD|C|D)(?P<funds_code>[A-Z])?"
+    r"(?P<amount>\d[\d,]*)"
+    r"(?P<transaction_type>[A-Z][A-Z0-9]{3})"
+    r"(?P<references>.*)$"
+)
+#: Money into our account: a credit, or the reversal of a debit.
+_MONEY_IN = {"C", "RD"}
+
+
+@dataclass
+class StatementLine:
+    """Field 61 (plus the :86: and :NS: fields that follow it)."""
+
+    line_no: int
+    raw: str
+    value_date_raw: str | None = None
+    entry_date_raw: str | None = None
+    mark: str | None = None
+    funds_code: str | None = None
+    amount_raw: str | None = None
+    transaction_type: str | None = None
+    customer_ref: str | None = None
+    bank_ref: str | None = None
+    supplementary_details: str | None = None
+    information: list[str] | None = None  # :86: lines
+    non_swift: list[str] = field(default_factory=list)  # :NS: lines
+
+    @classmethod
+    def parse(cls, source: Field) -> StatementLine:
+        lines = [line.rstrip() for line in source.lines]
+        line = cls(line_no=source.line_no, raw="\n".join(lines))
+        match = _STATEMENT_LINE.match(lines[0].strip())
+        details_from = 1
+        if not match and len(lines) > 1:
+            # Some exports wrap subfield 1 itself ("...1126CR" / "30,00N062NONREF").
+            match = _STATEMENT_LINE.match((lines[0] + lines[1]).strip())
+            details_from = 2
+        if not match:
+            return line
+        line.value_date_raw = match["value_date"]
+        line.entry_date_raw = match["entry_date"]
+        line.mark = match["mark"]
+        line.funds_code = match["funds_code"]
+        line.amount_raw = match["amount"]
+        line.transaction_type = match["transaction_type"]
+        customer, _, bank = match["references"].partition("//")
+        line.customer_ref = customer.strip() or None
+        line.bank_ref = bank.strip() or None
+        line.supplementary_details = clean(" ".join(lines[details_from:]))
+        return line
+
+    @property
+    def understood(self) -> bool:
+        return self.mark is not None
+
+    def amount(self) -> str | None:
+        if self.amount_raw is None:
+            return None
+        return swift_amount(self.amount_raw, negative=self.mark not in _MONEY_IN)
+
+    def value_date(self) -> str | None:
+        return swift_date(self.value_date_raw) if self.value_date_raw else None
+
+    def booking_date(self) -> str | None:
+        if self.entry_date_raw and self.value_date_raw:
+            return entry_date(self.value_date_raw, self.entry_date_raw)
+        return self.value_date()
+
+    def reference(self) -> str | None:
+        """The bank's own reference: after `//`, else the customer reference unless NONREF."""
+        if self.bank_ref:
+            return self.bank_ref
+        if self.customer_ref and self.customer_ref.upper() != "NONREF":
+            return self.customer_ref
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Field 86: Information to Account Owner
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AccountOwnerInformation:
+    """What field 86 says about the counterparty and the purpose, whatever its structure."""
+
+    structure: str
+    counterparty_name: str | None = None
+    counterparty_account: str | None = None
+    remittance: str | None = None
+    end_to_end_id: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _no_ref(value: str | None) -> str | None:
+    value = clean(value)
+    if value is None or value.upper() in {"NOTPROVIDED", "NONREF", "NOT PROVIDED"}:
+        return None
+    return value
+
+
+def _account(value: str | None) -> str | None:
+    """An account number or IBAN without the spaces a line wrap or padding put into it."""
+    return re.sub(r"\s", "", value) or None if value else None
+
+
+# German GVC structure (DFÜ-Abkommen Anlage 3) --------------------------------------------------------
+
+_GVC = re.compile(r"^\s*(\d{3})(?=\?\d\d|\s*$)")
+_GVC_SUBFIELD = re.compile(r"\?(\d\d)")
+_GVC_PURPOSE = [f"{n}" for n in range(20, 30)] + ["60", "61", "62", "63"]
+_GVC_SUBFIELD_WIDTH = 27
+#: SEPA keywords inside the purpose (DK "SEPA-Datenformate", Verwendungszweck-Kennungen).
+_SEPA_KEYWORD = re.compile(r"(?<![A-Za-z0-9])(EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|IBAN|BIC|COAS|OAMT|PURP)\+")
+#: Maximum value lengths of the keywords (SEPA EndToEndId/MandateId/CreditorId 35, remittance 140, names 70).
+_SEPA_MAX_LENGTH = {"EREF": 35, "KREF": 35, "MREF": 35, "CRED": 35, "DEBT": 35, "COAS": 35, "OAMT": 35,
+                    "SVWZ": 140, "ABWA": 70, "ABWE": 70, "IBAN": 34, "BIC": 11, "PURP": 4}
+_NEW_ITEM = re.compile(r"^(?:EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|IBAN|BIC|COAS|OAMT|PURP)\+|^[A-Z]{4}:")
+_SEPA_EXTRA = {
+    "KREF": "sepa_customer_ref",
+    "MREF": "mandate_ref",
+    "CRED": "creditor_id",
+    "DEBT": "debtor_id",
+    "ABWA": "ultimate_debtor",
+    "ABWE": "ultimate_creditor",
+    "COAS": "compensation_amount",
+    "OAMT": "original_amount",
+    "PURP": "purpose_code",
+    "BIC": "counterparty_bank",
+}
+
+
+def _next_subfield(key: str) -> str:
+    """The subfield a bank fills after `key`: ?20 .. ?29, then ?60 .. ?63 (and ?32, ?33)."""
+    return "60" if key == "29" else f"{int(key) + 1:02d}"
+
+
+def _continues(piece: str, previous: tuple[str, str], key: str, text: str) -> bool:
+    """Whether subfield `key` carries on the text of the piece before it, without a separator.
+
+    It does when it is the next subfield and does not open a new item (a SEPA keyword or a label such
+    as "MTLG:"), and either the previous subfield was full (27 characters: cut mid-text) or the piece is
+    a SEPA keyword's value that still fits the keyword's maximum length (the DK rule: a value runs on in
+    the following subfields until the next keyword).
+    """
+    previous_key, previous_text = previous
+    if key != _next_subfield(previous_key) or _NEW_ITEM.match(text):
+        return False
+    if len(previous_text) >= _GVC_SUBFIELD_WIDTH:
+        return True
+    keywords = list(_SEPA_KEYWORD.finditer(piece))
+    if not keywords:
+        return False
+    last = keywords[-1]
+    return len(piece) - last.end() + len(text) <= _SEPA_MAX_LENGTH[last.group(1)]
+
+
+def _join_subfields(parts: list[tuple[str, str]]) -> list[str]:
+    """Merge the subfields that continue each other; return the pieces of text the bank meant."""
+    pieces: list[str] = []
+    previous: tuple[str, str] | None = None
+    for key, text in parts:
+        if pieces and previous and _continues(pieces[-1], previous, key, text):
+            pieces[-1] += text
+        else:
+            pieces.append(text)
+        previous = (key, text)
+    return pieces
+
+
+def _sepa_purpose(pieces: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Split purpose pieces on the SEPA keywords: ({keyword: value}, free-text and SVWZ parts in order)."""
+    keywords: dict[str, str] = {}
+    remittance: list[str] = []
+    for piece in pieces:
+        marks = list(_SEPA_KEYWORD.finditer(piece))
+        head = piece[: marks[0].start()] if marks else piece
+        if head.strip():
+            remittance.append(head)
+        for number, mark in enumerate(marks):
+            end = marks[number + 1].start() if number + 1 < len(marks) else len(piece)
+            value = piece[mark.end() : end]
+            if mark.group(1) == "SVWZ":
+                remittance.append(value)
+            elif mark.group(1) not in keywords:
+                keywords[mark.group(1)] = value
+    return keywords, remittance
+
+
+def _gvc_information(text: str) -> AccountOwnerInformation | None:
+    """German structured field 86: GVC, then ?NN subfields (lines already joined without separator)."""
+    match = _GVC.match(text)
+    if not match:
+        return None
+    body = text[match.end() :]
+    marks = list(_GVC_SUBFIELD.finditer(body))
+    subfields: dict[str, list[str]] = {}
+    for number, mark in enumerate(marks):
+        end = marks[number + 1].start() if number + 1 < len(marks) else len(body)
+        subfields.setdefault(mark.group(1), []).append(body[mark.end() : end])
+
+    def single(key: str) -> str | None:
+        return clean("".join(subfields.get(key, [])))
+
+    purpose = [(key, part) for key in _GVC_PURPOSE for part in subfields.get(key, [])]
+    keywords, remittance = _sepa_purpose(_join_subfields(purpose))
+    names = [(key, part) for key in ("32", "33") for part in subfields.get(key, [])]
+    info = AccountOwnerInformation(
+        structure="gvc",
+        counterparty_name=clean(" ".join(_join_subfields(names))),
+        counterparty_account=_account(single("31")) or _account(keywords.get("IBAN")),
+        remittance=clean(" ".join(remittance)),
+        end_to_end_id=_no_ref(keywords.get("EREF")),
+    )
+    extra = {
+        "gvc": match.group(1),
+        "booking_text": single("00"),
+        "primanota": single("10"),
+        "counterparty_bank": single("30"),
+        "text_key_extension": single("34"),
+    }
+    for keyword, name in _SEPA_EXTRA.items():
+        if keyword in keywords and extra.get(name) is None:
+            extra[name] = clean(keywords[keyword])
+    known = {"00", "10", "30", "31", "32", "33", "34", *_GVC_PURPOSE}
+    other = "".join(f"?{key}{''.join(parts)}" for key, parts in subfields.items() if key not in known)
+    extra["other_subfields"] = clean(other)
+    info.extra = {key: value for key, value in extra.items() if value}
+    return info
+
+
+# Dutch structure (ING / Rabobank / ABN AMRO) ---------------------------------------------------------
+
+_NL_KEY = re.compile(
+    r"/(EREF|MARF|CSID|CNTP|REMI|ISDT|RTRN|PURP|ULTC|ULTD|ULTB|TRTP|IBAN|BIC|NAME|ORDP|BENM|ADDR|PREF|"
+    r"ATRN|CREF|SVCL|BUSP|SUM|ID)/"
+)
+_NL_EXTRA = {
+    "MARF": "mandate_ref",
+    "CSID": "creditor_id",
+    "TRTP": "transaction_type_text",
+    "RTRN": "return_reason",
+    "PURP": "purpose_code",
+    "ULTD": "ultimate_debtor",
+    "ULTC": "ultimate_creditor",
+    "PREF": "payment_info_id",
+    "BIC": "counterparty_bank",
+    "ADDR": "counterparty_address",
+    "ISDT": "interbank_settlement_date",
+}
+
+
+def _nl_information(text: str) -> AccountOwnerInformation | None:
+    """Dutch field 86: /KEY/value/KEY/value; values may themselves contain slashes."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return None
+    marks = [m for m in _NL_KEY.finditer(stripped)]
+    if not marks or marks[0].start() != 0:
+        return None
+    values: dict[str, str] = {}
+    for number, mark in enumerate(marks):
+        end = marks[number + 1].start() if number + 1 < len(marks) else len(stripped)
+        values.setdefault(mark.group(1), stripped[mark.end() : end].strip("/ "))
+    name = values.get("NAME")
+    account = values.get("IBAN")
+    bank = values.get("BIC")
+    if "CNTP" in values:  # ING: /CNTP/account/BIC/name/city/
+        parts = values["CNTP"].split("/") + ["", "", "", ""]
+        account, bank, name = account or parts[0], bank or parts[1], name or parts[2]
+        if parts[3]:
+            values.setdefault("ADDR", parts[3])
+    remittance = values.get("REMI")
+    if remittance:
+        # ING: "USTD//free text" (unstructured) or "STRD/CUR/reference" (structured creditor reference).
+        remittance = re.sub(r"^(USTD//?|STRD/CUR/)", "", remittance)
+    if bank:
+        values["BIC"] = bank
+    info = AccountOwnerInformation(
+        structure="nl",
+        counterparty_name=clean(name),
+        counterparty_account=_account(account),
+        remittance=clean(remittance),
+        end_to_end_id=_no_ref(values.get("EREF")),
+    )
+    info.extra = {name: clean(values[key]) for key, name in _NL_EXTRA.items() if clean(values.get(key))}
+    return info
+
+
+# mBank (PL) structure --------------------------------------------------------------------------------
+
+_MBANK = re.compile(r"^\s*(\d{3}) ([^;]*);\s*(?=.*\b(?:TNR|TYT\.|ID IPH|Z RACH\.|NA RACH\.)\s*:)")
+_MBANK_PAIR = re.compile(r"\s*([A-Z][A-Z .]*?)\s*:\s*(.*)")
+
+
+def _mbank_information(text: str) -> AccountOwnerInformation | None:
+    """mBank field 86: `911 TRANSAKCJA COLLECT; ID IPH: ..; Z RACH.: ..; OD: name  address; TYT.: ..; TNR: ..`."""
+    match = _MBANK.match(text)
+    if not match:
+        return None
+    pairs: dict[str, str] = {}
+    for segment in text[match.end() :].split(";"):
+        pair = _MBANK_PAIR.fullmatch(segment)
+        if pair:
+            pairs.setdefault(pair.group(1).strip(), pair.group(2))
+    party = pairs.get("OD") or pairs.get("DO") or ""
+    # The name and the address are separated by two spaces ("JAN NOWAK  UL. NIJAKA 1 ...").
+    name, _, address = party.strip().partition("  ")
+    info = AccountOwnerInformation(
+        structure="mbank",
+        counterparty_name=clean(name),
+        counterparty_account=_account(pairs.get("Z RACH.") or pairs.get("NA RACH.")),
+        remittance=clean(pairs.get("TYT.")),
+    )
+    extra = {
+        "transaction_code": match.group(1),
+        "booking_text": clean(match.group(2)),
+        "counterparty_address": clean(address),
+        "iph_id": clean(pairs.get("ID IPH")),
+        "tnr": clean(pairs.get("TNR")),
+    }
+    info.extra = {key: value for key, value in extra.items() if value}
+    return info
+
+
+def _unstructured_text(lines: list[str]) -> str:
+    """Join free-text lines: no separator after a full 65-character (wrapped) line, else a space."""
+    text = ""
+    for number, line in enumerate(lines):
+        if number and len(lines[number - 1]) < _SWIFT_LINE_WIDTH:
+            text += " "
+        text += line
+    return text
+
+
+def read_information(lines: list[str]) -> AccountOwnerInformation:
+    """Field 86 by structure: German GVC, Dutch, mBank, else the whole text as the remittance."""
+    joined = "".join(lines)
+    for reader in (_gvc_information, _nl_information, _mbank_information):
+        info = reader(joined)
+        if info is not None:
+            return info
+    return AccountOwnerInformation(structure="unstructured", remittance=clean(_unstructured_text(lines)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Statement: the fields from :20: to the next :20:
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Statement:
+    first_line: int
+    first_tag: str
+    message_type: str
+    reference: str | None = None
+    related_reference: str | None = None
+    account_raw: str | None = None
+    number: str | None = None
+    opening: Balance | None = None
+    opening_line: int | None = None
+    closing: Balance | None = None
+    interim_currency: str | None = None
+    interim: bool = False
+    lines: list[StatementLine] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f":20:{self.reference}" if self.reference else f"starting at line {self.first_line}"
+
+    @property
+    def currency(self) -> str | None:
+        for balance in (self.opening, self.closing):
+            if balance and balance.currency:
+                return balance.currency.upper()
+        return self.interim_currency
+
+    @property
+    def account(self) -> str | None:
+        """Field 25 without spaces, and without a trailing currency code equal to the statement's."""
+        account = _account(self.account_raw)
+        currency = self.currency
+        if account and currency and account.upper().endswith(currency) and len(account) > len(currency):
+            account = account[: -len(currency)].rstrip("/")
+        return account or None
+
+
+def _group_statements(fields: list[Field]) -> list[Statement]:
+    statements: list[Statement] = []
+    current: Statement | None = None
+    previous_tag: str | None = None
+    for item in fields:
+        if item.tag == "20" or current is None:
+            current = Statement(first_line=item.line_no, first_tag=item.tag, message_type=item.message_type)
+            statements.append(current)
+            previous_tag = None
+        _apply_field(current, item, previous_tag)
+        # :86: and :NS: right after a :61: belong to it; any other field ends the line's block.
+        follows_line = item.tag == "61" or (item.tag in ("86", "NS") and previous_tag == "61")
+        previous_tag = "61" if follows_line else item.tag
+    return statements
+
+
+def _apply_field(statement: Statement, item: Field, previous_tag: str | None) -> None:
+    """Put one field into its statement (SWIFT MT940 field order, tolerantly)."""
+    tag, text, where = item.tag, item.joined.strip(), f"line {item.line_no}"
+    if tag == "20":
+        statement.reference = text or None
+    elif tag == "21":
+        statement.related_reference = text or None
+    elif tag in ("25", "25P"):
+        if statement.account_raw is not None:
+            statement.problems.append(
+                f"{where}: a second :{tag}: (account) inside statement {statement.label}; "
+                "the statement is damaged"
+            )
+        else:
+            statement.account_raw = item.lines[0].strip() if tag == "25P" else text
+    elif tag in ("28", "28C"):
+        statement.number = re.sub(r"\s", "", text) or None
+    elif tag in ("60F", "60M"):
+        statement.opening = Balance.parse(text)
+        statement.opening_line = item.line_no
+        if statement.opening is None:
+            statement.notes.append(f"{where}: opening balance :{tag}:{text} is not readable")
+    elif tag in ("62F", "62M"):
+        statement.closing = Balance.parse(text)
+        if statement.closing is None:
+            statement.notes.append(f"{where}: closing balance :{tag}:{text} is not readable")
+    elif tag == "61":
+        if statement.closing is not None:
+            statement.notes.append(f"{where}: :61: after the closing balance of statement {statement.label}")
+        statement.lines.append(StatementLine.parse(item))
+    elif tag == "86" and previous_tag == "61" and statement.lines:
+        line = statement.lines[-1]
+        line.information = (line.information or []) + item.lines
+    elif tag == "NS" and previous_tag == "61" and statement.lines:
+        statement.lines[-1].non_swift.extend(item.lines)
+    elif tag in _INTERIM_TAGS:
+        statement.interim = True
+        if tag == "34F" and re.match(r"^[A-Z]{3}", text):
+            statement.interim_currency = statement.interim_currency or text[:3]
+    # :64:, :65:, statement-level :86: and :NS: carry nothing a bank line needs.
+
+
+def _validate(statement: Statement) -> None:
+    """The mandatory fields of a statement; what is missing makes it broken (see module docstring)."""
+    if statement.message_type == "942":
+        statement.interim = True
+    if statement.reference is None:
+        statement.problems.insert(0, f"line {statement.first_line}: :{statement.first_tag}: without a :20: "
+                                     "transaction reference before it (statement header missing)")
+    if statement.account_raw is None:
+        statement.problems.append(f"statement {statement.label} (line {statement.first_line}) "
+                                  "has no :25: account identification")
+    if not statement.interim and statement.opening is None:
+        where = statement.opening_line or statement.first_line
+        statement.problems.append(f"statement {statement.label} (line {where}) has no readable "
+                                  ":60F:/:60M: opening balance")
+    if not statement.interim and statement.closing is None and statement.reference is not None:
+        statement.notes.append(f"statement {statement.label} has no readable :62F:/:62M: closing balance")
+
+
+# --------------------------------------------------------------------------------------------------
+# The source
+# --------------------------------------------------------------------------------------------------
+
+_HEAD_FIELD = {
+    tag: re.compile(rb"(?m)^(?:\xef\xbb\xbf)?[\x00-\x08\x0b\x0c\x0e-\x1f]*:" + tag + rb":")
+    for tag in (b"20", b"25", b"60F", b"60M", b"28C", b"34F")
+}
+_HEAD_ENVELOPE = re.compile(rb"\{1:F01[^}]*\}\s*\{2:[IO]94[02]")
+
+
+class Mt940Source:
+    name = "mt940"
+
+    def identify(self, path: Path, head: bytes) -> bool:
+        """An MT940/MT942 head: the SWIFT envelope, or :20: and :25: and a :60F:/:60M:/:28C:/:34F:
+        field at the start of a line."""
+        if _HEAD_ENVELOPE.search(head):
+            return True
+        found = {tag for tag, pattern in _HEAD_FIELD.items() if pattern.search(head)}
+        return {b"20", b"25"} <= found and bool(found & {b"60F", b"60M", b"28C", b"34F"})
+
+    def parse(self, path: Path) -> ParseResult:
+        data = path.read_bytes()
+        warnings: list[str] = []
+        controls = _CONTROL_BYTES.findall(data)
+        if controls:
+            kinds = ", ".join(sorted({f"0x{c[0]:02X}" for c in controls}))
+            warnings.append(f"removed {len(controls)} control byte(s) ({kinds}), e.g. the SOH/ETX framing")
+            data = _CONTROL_BYTES.sub(b"", data)
+        text, encoding = _decode(data)
+        if encoding not in ("utf-8", "utf-8-sig"):
+            warnings.append(f"not UTF-8; decoded as {encoding} (check accented names)")
+        stream = _split_fields(text)
+        warnings.extend(stream.warnings)
+        if not any(item.tag in _STRUCTURE_TAGS for item in stream.fields):
+            raise MalformedFile(
+                f"{path.name}: not an MT940 statement: no :20:, :25:, :60F:, :61: or :62F: field found"
+            )
+        statements = _group_statements(stream.fields)
+        for statement in statements:
+            _validate(statement)
+        if all(statement.problems for statement in statements):
+            raise MalformedFile(f"{path.name}: {statements[0].problems[0]}")
+        return self._result(statements, warnings)
+
+    def _result(self, statements: list[Statement], warnings: list[str]) -> ParseResult:
+        records: list[NormalizedRecord] = []
+        summaries: list[StatementSummary] = []
+        seen: Counter[tuple] = Counter()
+        interim_lines = 0
+        for statement in statements:
+            for problem in statement.problems:
+                warnings.append(f"{problem}; its {len(statement.lines)} line(s) are emitted for quarantine")
+            warnings.extend(statement.notes)
+            if statement.interim:
+                interim_lines += len(statement.lines)
+                continue
+            statement_records = [self._record(statement, line, seen, warnings) for line in statement.lines]
+            records.extend(statement_records)
+            summaries.append(self._summary(statement, statement_records))
+        if interim_lines:
+            warnings.append(
+                f"{interim_lines} interim line(s) of MT942 report(s) were not booked and are not bank lines "
+                "(only booked entries count); they are counted but not emitted"
+            )
+        warnings.extend(_balance_chain(statements))
+        found = sum(len(statement.lines) for statement in statements)
+        if not found:
+            warnings.append("the file holds statements but no :61: statement lines")
+        return ParseResult(records=records, transactions_found=found, warnings=warnings, statements=summaries)
+
+    def _record(self, statement: Statement, line: StatementLine, seen: Counter[tuple],
+                warnings: list[str]) -> NormalizedRecord:
+        account = statement.account
+        if not line.understood:
+            warnings.append(f"line {line.line_no}: :61: statement line not understood ({line.raw[:40]!r}); "
+                            "emitted with its raw text as the amount for quarantine")
+            amount, value_date, booking_date = line.raw, None, None
+        else:
+            amount = line.amount() or line.amount_raw
+            value_date = line.value_date() or line.value_date_raw
+            booking_date = line.booking_date() or f"{line.value_date_raw}{line.entry_date_raw or ''}"
+            if line.value_date() is None:
+                warnings.append(f"line {line.line_no}: :61: value date {line.value_date_raw} is not a calendar "
+                                "date; left raw for quarantine")
+            if line.booking_date() is None and line.entry_date_raw:
+                warnings.append(f"line {line.line_no}: :61: entry date {line.entry_date_raw} is not a calendar "
+                                "date; left raw for quarantine")
+            if line.amount() is None:
+                warnings.append(f"line {line.line_no}: :61: amount {line.amount_raw!r} is not a SWIFT amount")
+        info = read_information(line.information) if line.information else None
+        identity = (account, line.bank_ref, line.value_date_raw, line.entry_date_raw, amount, line.mark,
+                    line.customer_ref)
+        # Identical lines inside one file are distinct movements; number them so each keeps its id.
+        seen[identity] += 1
+        extra: dict[str, str | int | None] = {
+            "statement_ref": statement.reference,
+            "statement_number": statement.number,
+            "line": line.line_no,
+            "mark": line.mark,
+            "funds_code": line.funds_code,
+            "transaction_type": line.transaction_type,
+            "customer_ref": line.customer_ref,
+            "supplementary_details": line.supplementary_details,
+            "details_structure": info.structure if info else None,
+            "non_swift": clean(" | ".join(line.non_swift)) if line.non_swift else None,
+        }
+        if info:
+            extra.update(info.extra)
+        return NormalizedRecord(
+            record_type="bank_line",
+            source_format=self.name,
+            account=account,
+            booking_date=booking_date,
+            value_date=value_date,
+            amount=amount,
+            currency=statement.currency,
+            counterparty_name=info.counterparty_name if info else None,
+            counterparty_account=info.counterparty_account if info else None,
+            counterparty_tax_id=None,
+            remittance=info.remittance if info else None,
+            end_to_end_id=info.end_to_end_id if info else None,
+            bank_ref=line.reference(),
+            line_id=make_line_id(self.name, *identity, seen[identity]),
+            extra={key: value for key, value in extra.items() if value is not None},
+        )
+
+    @staticmethod
+    def _summary(statement: Statement, records: list[NormalizedRecord]) -> StatementSummary:
+        opening, closing = statement.opening, statement.closing
+        return StatementSummary(
+            account=statement.account,
+            currency=statement.currency,
+            statement_id=statement.reference,
+            sequence=statement.number,
+            opening_balance=opening.amount if opening else None,
+            opening_date=opening.date if opening else None,
+            closing_balance=closing.amount if closing else None,
+            closing_date=closing.date if closing else None,
+            line_ids=tuple(record.line_id for record in records),
+        )
+
+
+def _balance_chain(statements: list[Statement]) -> list[str]:
+    """The :62a: of a statement should be the :60a: of the account's next statement in the file."""
+    warnings: list[str] = []
+    last_closing: dict[tuple[str | None, str | None], tuple[Statement, Balance]] = {}
+    for statement in statements:
+        if statement.interim:
+            continue
+        key = (statement.account, statement.currency)
+        if statement.opening and key in last_closing:
+            previous, closing = last_closing[key]
+            if Decimal(closing.amount) != Decimal(statement.opening.amount):
+                warnings.append(
+                    f"balance chain broken for {statement.account}: statement {previous.label} closes at "
+                    f"{closing.amount}, the next one {statement.label} opens at {statement.opening.amount}"
+                )
+        if statement.closing:
+            last_closing[key] = (statement, statement.closing)
+    return warnings
