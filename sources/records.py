@@ -76,6 +76,19 @@ class StatementSummary:
     line_ids: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ControlCheck:
+    """A control total the file carries, checked against its lines (a PayPal section footer, an
+    Adyen batch's payout, a 1C header's turnover). A failed check flags the file for finance; it does
+    not by itself reject the file. Amounts are decimal strings."""
+
+    name: str  # e.g. "paypal_section_footer_gross_credit", "adyen_batch_payout"
+    scope: str  # what it covers, e.g. "section 1 USD", "batch 12"
+    expected: str | None  # the figure written in the file
+    actual: str | None  # the figure computed from the lines
+    passed: bool
+
+
 @dataclass
 class ParseResult:
     """What a source read from one file: the records, and what it noticed.
@@ -89,6 +102,7 @@ class ParseResult:
     transactions_found: int
     warnings: list[str] = field(default_factory=list)
     statements: list[StatementSummary] = field(default_factory=list)
+    checks: list[ControlCheck] = field(default_factory=list)
 
 
 def make_line_id(source_format: str, *parts: object) -> str:
