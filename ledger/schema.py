@@ -5,6 +5,7 @@ for queries. Keep the two in step (tests/integration/test_migrations.py compares
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -163,4 +164,37 @@ postings = Table(
     Column("account", String(128), nullable=False, index=True),
     Column("currency", String(3), nullable=False),
     Column("amount", Money, nullable=False),  # debit positive, credit negative
+)
+
+statements = Table(
+    "statements",
+    metadata,
+    # The same statement delivered twice (a re-sent file, an overlapping export) has the same key.
+    Column("statement_key", String(64), primary_key=True),
+    Column("raw_file_sha256", String(64), ForeignKey("raw_files.sha256"), nullable=False, index=True),
+    Column("source_format", String(64), nullable=False),
+    Column("account", String(64)),
+    Column("currency", String(3)),
+    Column("statement_id", Text),
+    Column("sequence", Text),
+    Column("opening_balance", Money),
+    Column("opening_date", Date),
+    Column("closing_balance", Money),
+    Column("closing_date", Date),
+    Column("line_count", Integer, nullable=False),
+    Column("lines_total", Money),
+    Column("balance_check", String(16), nullable=False),  # passed | failed | not_checkable
+    Column("balance_problem", Text),
+    Index("ix_statements_account", "account", "currency", "closing_date"),
+)
+
+control_checks = Table(
+    "control_checks",
+    metadata,
+    Column("raw_file_sha256", String(64), ForeignKey("raw_files.sha256"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("scope", String(200), primary_key=True),
+    Column("expected", Text),
+    Column("actual", Text),
+    Column("passed", Boolean, nullable=False),
 )

@@ -1,4 +1,4 @@
-"""The payrecon command line. Every command exits non-zero with a one-line error on bad input."""
+"""The payrecon command line. Every command exits 2 with a one-line error on bad input (like argparse)."""
 
 from __future__ import annotations
 
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"payrecon: error: {message.splitlines()[0] if message else type(exc).__name__}", file=sys.stderr)
         if os.environ.get("PAYRECON_DEBUG"):
             raise
-        return 1
+        return 2
 
 
 if __name__ == "__main__":

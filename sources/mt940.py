@@ -794,15 +794,20 @@ _HEAD_FIELD = {
     for tag in (b"20", b"25", b"60F", b"60M", b"28C", b"34F")
 }
 _HEAD_ENVELOPE = re.compile(rb"\{1:F01[^}]*\}\s*\{2:[IO]94[02]")
+# A file whose first line is an MT940 field is claimed even if it is only a fragment, so that
+# parse() can say precisely what is missing instead of "no source recognizes this file".
+_HEAD_FIRST_FIELD = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?[\x00-\x1f\s]*:(?:20|21|25|28C?|60[FM]|61|62[FM]|64|65|86|34F|13D?|90[CD]|NS):"
+)
 
 
 class Mt940Source:
     name = "mt940"
 
     def identify(self, path: Path, head: bytes) -> bool:
-        """An MT940/MT942 head: the SWIFT envelope, or :20: and :25: and a :60F:/:60M:/:28C:/:34F:
-        field at the start of a line."""
-        if _HEAD_ENVELOPE.search(head):
+        """An MT940/MT942 head: the SWIFT envelope, a first line that is an MT940 field, or :20: and
+        :25: and a :60F:/:60M:/:28C:/:34F: field at the start of a line."""
+        if _HEAD_ENVELOPE.search(head) or _HEAD_FIRST_FIELD.match(head):
             return True
         found = {tag for tag, pattern in _HEAD_FIELD.items() if pattern.search(head)}
         return {b"20", b"25"} <= found and bool(found & {b"60F", b"60M", b"28C", b"34F"})

@@ -11,6 +11,7 @@ from typing import Mapping, Sequence
 
 from sources.base import HEAD_BYTES, Source
 from sources.errors import AmbiguousFile, UnknownSource, UnrecognizedFile
+from sources.camt import CamtSource
 from sources.clientbank_1c import ClientBankExchangeSource
 from sources.monobank_json import MonobankJsonSource
 from sources.mt940 import Mt940Source
@@ -29,6 +30,7 @@ def build_sources(privat24_columns: Mapping[str, tuple[str, ...]] | None = None)
         ClientBankExchangeSource(),
         OfxSource(),
         Mt940Source(),
+        CamtSource(),
     ]
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Engine, update
 
 from data_contracts import validate
+from data_contracts.statement_integrity import check_statements
 from ledger import schema
 from ledger.repository import insert_ignore, now
 from payrecon.services.raw_files import mark_quarantined, store_raw_file
@@ -41,6 +42,9 @@ class FileOutcome:
     rows_quarantined: int = 0
     reason: str | None = None
     warnings: list[str] = field(default_factory=list)
+    statements: int = 0
+    #: problems finance must see although the file loaded: unbalanced statements, failed control totals
+    flags: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         if self.status == "quarantined":
@@ -48,6 +52,8 @@ class FileOutcome:
         if self.status == "skipped":
             return f"{self.name}: already ingested ({self.reason})"
         extra = f", {self.rows_quarantined} rows quarantined" if self.rows_quarantined else ""
+        if self.flags:
+            extra += f", {len(self.flags)} flagged: {self.flags[0]}" + (" ..." if len(self.flags) > 1 else "")
         return f"{self.name}: {self.records_loaded} of {self.transactions_found} lines loaded ({self.source}){extra}"
 
 
@@ -82,8 +88,20 @@ def ingest_file(
 
     frame = pd.DataFrame([r.as_dict() for r in result.records], columns=list(RECORD_FIELDS), dtype="str")
     checked = validate(frame, "normalized_lines")
+    statement_checks = check_statements(source.name, result.statements, result.records)
+    flags = [
+        f"statement {c.statement_id or c.statement_key[:8]} of {c.account}: {c.balance_problem}"
+        for c in statement_checks
+        if c.balance_check == "failed"
+    ] + [f"{c.name} ({c.scope}): file says {c.expected}, lines give {c.actual}" for c in result.checks if not c.passed]
     loaded_at = now()
     with engine.begin() as conn:
+        insert_ignore(conn, schema.statements, [{**vars(c), "raw_file_sha256": stored.sha256} for c in statement_checks])
+        insert_ignore(
+            conn,
+            schema.control_checks,
+            [{**vars(c), "raw_file_sha256": stored.sha256} for c in {(c.name, c.scope): c for c in result.checks}.values()],
+        )
         insert_ignore(conn, schema.normalized_lines, _line_rows(checked.valid, stored.sha256, loaded_at))
         insert_ignore(
             conn,
@@ -120,6 +138,8 @@ def ingest_file(
         records_loaded=len(checked.valid),
         rows_quarantined=len(checked.quarantined),
         warnings=result.warnings,
+        statements=len(statement_checks),
+        flags=flags,
     )
 
 

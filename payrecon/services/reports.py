@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, String, and_, case, cast, func, literal, select
+from sqlalchemy import Engine, and_, func, literal, select
 
+from data_contracts.statement_integrity import chain_breaks
 from ledger import schema
-from ledger.domain import customer_account
 from ledger.types import SCALE
 from payrecon.storage import BlobStore
 
@@ -203,15 +203,56 @@ def _exceptions(conn) -> pd.DataFrame:
             q.c.quarantined_at.label("opened_at"),
         ).join(raw, raw.c.sha256 == q.c.raw_file_sha256),
     )
-    frame = pd.concat([f for f in (unmatched, files, rows) if not f.empty], ignore_index=True) if any(
-        not f.empty for f in (unmatched, files, rows)
-    ) else pd.DataFrame(columns=DATASETS["exceptions"].names)
+    parts = [unmatched, files, rows, *_integrity_exceptions(conn)]
+    parts = [f for f in parts if not f.empty]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=DATASETS["exceptions"].names)
     for column in DATASETS["exceptions"].names:
         if column not in frame.columns:
             frame[column] = None
     frame["amount"] = frame["amount"].map(lambda a: None if a is None or (not isinstance(a, Decimal) and pd.isna(a)) else a)
     frame["opened_at"] = frame["opened_at"].map(_utc)
     return frame.sort_values("ref").reset_index(drop=True)
+
+
+def _integrity_exceptions(conn) -> list[pd.DataFrame]:
+    """Unbalanced statements, statements that do not chain (a missing statement), failed control totals."""
+    st, raw, cc = schema.statements, schema.raw_files, schema.control_checks
+    statements = _frame(conn, select(st, raw.c.original_name, raw.c.received_at).join(raw, raw.c.sha256 == st.c.raw_file_sha256))
+    unbalanced = statements[statements["balance_check"] == "failed"] if not statements.empty else statements
+    unbalanced = pd.DataFrame(
+        {
+            "ref": "statement/" + unbalanced["statement_key"],
+            "source": "statement in " + unbalanced["original_name"],
+            "reason": unbalanced["balance_problem"],
+            "currency": unbalanced["currency"],
+            "opened_at": unbalanced["received_at"],
+        }
+    ) if not unbalanced.empty else unbalanced
+    breaks = chain_breaks(statements) if not statements.empty else pd.DataFrame()
+    if not breaks.empty:
+        received = statements.set_index("statement_key")["received_at"]
+        breaks = pd.DataFrame(
+            {
+                "ref": "chain/" + breaks["statement_key"] + "/" + breaks["next_statement_key"],
+                "source": "statements of " + breaks["account"],
+                "reason": breaks["problem"],
+                "currency": breaks["currency"],
+                "opened_at": breaks["next_statement_key"].map(received),
+            }
+        )
+    checks = _frame(
+        conn,
+        select(
+            ("control/" + cc.c.raw_file_sha256 + "/" + cc.c.name + "/" + cc.c.scope).label("ref"),
+            ("control total in " + raw.c.original_name).label("source"),
+            (cc.c.name + " (" + cc.c.scope + "): the file says " + func.coalesce(cc.c.expected, "nothing")
+             + ", its lines give " + func.coalesce(cc.c.actual, "nothing")).label("reason"),
+            raw.c.received_at.label("opened_at"),
+        )
+        .join(raw, raw.c.sha256 == cc.c.raw_file_sha256)
+        .where(cc.c.passed.is_(False)),
+    )
+    return [unbalanced, breaks, checks]
 
 
 def _balances(conn, as_of: date) -> pd.DataFrame:

@@ -59,7 +59,7 @@ def test_bad_input_gives_one_line_and_a_non_zero_exit(env, tmp_path, args, messa
     names = {"broken": paths["broken"], "missing": tmp_path / "nope.csv", "statement": paths["statement"],
              "organizations": paths["organizations"]}
     result = run(*[a.format(**names) for a in args], env=env, check=False)
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
