@@ -97,3 +97,62 @@ def validate(df: pd.DataFrame, contract: str) -> Validation:
     quarantined = frame.loc[bad].assign(reason=["; ".join(reasons[i]) for i in bad])
     valid = frame.drop(index=bad)
     return Validation(valid=valid, quarantined=quarantined)
+
+
+# --- whole-table contracts (report datasets), with Data Docs --------------------------------------
+
+_DOCS_SITE = "payrecon"
+
+
+def _checkpoint(contract: str, docs_dir: str | None):
+    """A checkpoint validating a whole DataFrame against a contract; with `docs_dir`, it also
+    renders great-expectations Data Docs there (one page per validation run)."""
+    import great_expectations as gx
+
+    context = _context()
+    if docs_dir and _DOCS_SITE not in (context.get_config().data_docs_sites or {}):
+        context.add_data_docs_site(
+            _DOCS_SITE,
+            {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": docs_dir},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+    name = f"{contract}-{'docs' if docs_dir else 'plain'}"
+    try:
+        return context.checkpoints.get(name)
+    except Exception:  # noqa: BLE001 - not created yet in this process
+        pass
+    batch_definition, suite = _batch_definition_and_suite(contract)
+    try:
+        suite = context.suites.get(suite.name)
+    except Exception:  # noqa: BLE001
+        suite = context.suites.add(suite)
+    definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_definition, suite=suite))
+    actions = [gx.checkpoint.UpdateDataDocsAction(name="data-docs", site_names=[_DOCS_SITE])] if docs_dir else []
+    return context.checkpoints.add(
+        gx.Checkpoint(name=name, validation_definitions=[definition], actions=actions, result_format={"result_format": "SUMMARY"})
+    )
+
+
+def check_table(df: pd.DataFrame, contract: str, docs_dir: str | None = None) -> list[str]:
+    """Validate a whole table; returns the broken rules (empty when it keeps the contract)."""
+    columns = columns_of(contract)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        return [f"missing columns {', '.join(missing)}"]
+    with _lock:
+        result = _checkpoint(contract, docs_dir).run(batch_parameters={"dataframe": df[columns]})
+    failures = []
+    for run in result.run_results.values():
+        for outcome in run.results:
+            if not outcome.success:
+                config = outcome.expectation_config
+                count = outcome.result.get("unexpected_count")
+                sample = outcome.result.get("partial_unexpected_list") or []
+                failures.append(
+                    f"{(config.meta or {}).get('reason') or config.type}"
+                    + (f" ({count} rows, e.g. {sample[:3]!r})" if count else "")
+                )
+    return failures

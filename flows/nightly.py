@@ -18,7 +18,7 @@ def nightly(as_of: date | None = None) -> dict:
     settings = Settings.from_env()
     as_of = as_of or datetime.now(settings.tz).date()
     files = [ingest_file_task(settings, path) for path in list_inbox(settings)]
-    reconciled = reconcile_task(settings)
+    reconciled = reconcile_task(settings, as_of)
     reports = build_reports_task(settings, as_of)
     publish_summary(as_of, files, reconciled, reports)
     return {
@@ -30,5 +30,6 @@ def nightly(as_of: date | None = None) -> dict:
         "credits": reconciled.credits,
         "credited": {c: str(a) for c, a in reconciled.credited.items()},
         "exceptions": reconciled.exceptions,
+        "subscription_fees": reconciled.subscription_fees,
         "reports": reports.location,
     }

@@ -128,3 +128,24 @@ def usage_debit(*, day: date, org_id: str, channel: str, currency: str, amount: 
             Posting(revenue_account(channel), currency, -amount),
         ),
     )
+
+
+def subscription_key(org_id: str, plan: str, period_start: date) -> str:
+    return f"subscription:{org_id}:{plan}:{period_start.isoformat()}"
+
+
+def subscription_fee(*, org_id: str, plan: str, period_start: date, activated_on: date, currency: str, amount: Decimal) -> JournalEntry:
+    """A plan's monthly fee, debited from the prepaid balance when the period's plan activates."""
+    return JournalEntry(
+        idempotency_key=subscription_key(org_id, plan, period_start),
+        kind="subscription",
+        status="confirmed",
+        org_id=org_id,
+        effective_date=activated_on,
+        evidence=f"{org_id}/{plan}/{period_start.isoformat()}",
+        description=f"{plan} monthly fee for the period from {period_start.isoformat()}",
+        postings=(
+            Posting(customer_account(org_id), currency, amount),
+            Posting(revenue_account("subscription"), currency, -amount),
+        ),
+    )

@@ -198,3 +198,16 @@ control_checks = Table(
     Column("actual", Text),
     Column("passed", Boolean, nullable=False),
 )
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    # A plan ordered by an organization: its monthly fee is debited when the plan activates, i.e. on
+    # the first day of each period on which the prepaid balance covers the fee (after a top-up).
+    Column("org_id", String(64), ForeignKey("organizations.org_id"), primary_key=True),
+    Column("plan", String(64), primary_key=True),
+    Column("starts_on", Date, primary_key=True),
+    Column("ends_on", Date),
+    Column("currency", String(3), nullable=False),
+    Column("monthly_fee", Money, nullable=False),
+)

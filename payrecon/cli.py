@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     sources.set_defaults(handler=cmd_sources)
 
     imp = commands.add_parser("import", help="load a billing-system export (CSV or Parquet)")
-    imp.add_argument("kind", choices=["organizations", "invoices", "card-payments", "usage"])
+    imp.add_argument("kind", choices=["organizations", "invoices", "card-payments", "usage", "subscriptions"])
     imp.add_argument("file", type=Path)
     imp.set_defaults(handler=cmd_import)
 
@@ -53,6 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     nightly = run_flows.add_parser("nightly", help="the nightly reconciliation flow")
     nightly.add_argument("--as-of", type=_date, help="the report date YYYY-MM-DD (default: today)")
     nightly.set_defaults(handler=cmd_run_nightly)
+
+    history = commands.add_parser("billing-history", help="debits by day and channel, and top-ups, for an organization and a period")
+    history.add_argument("--org", required=True, help="the organization's org_id")
+    history.add_argument("--from", dest="start", required=True, type=_date, metavar="DATE")
+    history.add_argument("--to", dest="end", required=True, type=_date, metavar="DATE")
+    history.add_argument("--format", choices=["table", "json"], default="table")
+    history.set_defaults(handler=cmd_billing_history)
+
+    docs = commands.add_parser("data-dictionary", help="write the data dictionary of the report datasets (Markdown)")
+    docs.add_argument("--output", type=Path, help="file to write (default: print)")
+    docs.set_defaults(handler=cmd_data_dictionary)
 
     serve = commands.add_parser("serve", help="serve every deployment of prefect.yaml for the Prefect UI")
     serve.set_defaults(handler=cmd_serve)
@@ -113,6 +124,26 @@ def cmd_run_nightly(args) -> int:
 
     result = nightly(as_of=args.as_of)
     print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_billing_history(args) -> int:
+    from payrecon.reports.billing_history import as_table, billing_history
+    from payrecon.workspace import Workspace
+
+    history = billing_history(Workspace().engine, args.org, args.start, args.end)
+    print(json.dumps(history, ensure_ascii=False, indent=2) if args.format == "json" else as_table(history))
+    return 0
+
+
+def cmd_data_dictionary(args) -> int:
+    from payrecon.reports.data_dictionary import data_dictionary
+
+    text = data_dictionary()
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
     return 0
 
 

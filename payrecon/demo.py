@@ -84,6 +84,7 @@ def write_demo_files(home: Path) -> dict[str, Path]:
         "invoices": exports / "invoices.csv",
         "card-payments": exports / "card_payments.csv",
         "usage": exports / "usage.csv",
+        "subscriptions": exports / "subscriptions.csv",
     }
     _write_csv(
         paths["organizations"],
@@ -107,7 +108,7 @@ def write_demo_files(home: Path) -> dict[str, Path]:
         day = DEMO_DAY - timedelta(days=offset)
         for org in orgs:
             for channel in rng.sample(CHANNELS, 3):
-                quantity = rng.randrange(50, 5000)
+                quantity = rng.randrange(20, 600)
                 price = {"sms": Decimal("0.92"), "viber": Decimal("0.55"), "whatsapp": Decimal("1.40")}.get(channel, Decimal("0.05"))
                 usage.append([day.isoformat(), org.org_id, channel, quantity, org.currency, str((price * quantity).quantize(Decimal("0.01")))])
     _write_csv(paths["usage"], ["date", "org_id", "channel", "quantity", "currency", "amount"], usage)
@@ -118,6 +119,16 @@ def write_demo_files(home: Path) -> dict[str, Path]:
         paid = datetime.combine(DEMO_DAY - timedelta(days=index), time(10 + index, 15), tzinfo=timezone.utc)
         cards.append([f"pay-{index + 1:05d}", org.org_id, "liqpay" if index % 2 else "paypal", f"PSP{rng.randrange(10**9):09d}", paid.isoformat(), org.currency, f"{rng.choice([500, 1000, 2000])}.00"])
     _write_csv(paths["card-payments"], ["payment_id", "org_id", "provider", "provider_ref", "paid_at", "currency", "amount"], cards)
+
+    # Plans ordered this month: each activates when the balance covers its fee. The last one's
+    # organization has made no payment in the statement, so its plan waits.
+    plans = [(orgs[0], "business", "2400.00"), (orgs[2], "start", "600.00"), (orgs[5], "business", "2400.00"),
+             (orgs[9], "enterprise", "300.00"), (orgs[8], "enterprise", "99000.00")]
+    _write_csv(
+        paths["subscriptions"],
+        ["org_id", "plan", "currency", "monthly_fee", "starts_on", "ends_on"],
+        [[o.org_id, plan, o.currency, fee, "2026-11-16", ""] for o, plan, fee in plans],
+    )
 
     statement = inbox / f"privat24_{DEMO_DAY.isoformat()}.csv"
     _write_statement(statement, orgs, invoices, rng)
@@ -165,6 +176,9 @@ def _write_statement(path: Path, orgs: list[DemoOrganization], invoices: list[li
          iban=make_iban("UA", "322001" + "0000026203300099123"), tax="3012409876")
     line(DEMO_DAY - timedelta(days=2), None, Decimal("780.00"), "Поповнення рахунку", name="ТОВ «Невідома Компанія»",
          iban=make_iban("UA", "300465" + "0000026001234567890"), tax=edrpou_with_check_digit("3999111"))
+    # Unidentified for weeks: it sits in suspense and is flagged as a delay.
+    line(DEMO_DAY - timedelta(days=12), None, Decimal("2000.00"), "Оплата згідно договору 5/25", name="ФОП Мельник Олег Іванович",
+         iban=make_iban("UA", "305299" + "0000026209876543210"), tax="2987654321")
     # Money leaving our account is not matched: a bank fee and a supplier payment.
     line(DEMO_DAY, None, Decimal("-45.00"), "Комісія банку за розрахунково-касове обслуговування", name="АТ КБ «ПРИВАТБАНК»", iban="", tax="14360570")
     line(DEMO_DAY - timedelta(days=1), None, Decimal("-12000.00"), "Оплата за хостинг згідно рах. № INV-88812", name="ТОВ «Хмарні Сервери»",
@@ -192,14 +206,14 @@ def run_demo(settings: Settings | None = None) -> str:
 
     from flows.nightly import nightly
     from ledger import schema
-    from payrecon.services.imports import import_export
+    from payrecon.services.imports import IMPORT_ORDER, import_export
     from payrecon.workspace import Workspace
 
     workspace = Workspace(settings or Settings.from_env())
     paths = write_demo_files(workspace.settings.home)
     imported = [
         import_export(workspace.engine, workspace.raw_store, kind, paths[kind]).line()
-        for kind in ("organizations", "invoices", "card-payments", "usage")
+        for kind in IMPORT_ORDER
     ]
     result = nightly(as_of=DEMO_DAY)
     j, p = schema.journal_entries, schema.postings
@@ -219,7 +233,8 @@ def run_demo(settings: Settings | None = None) -> str:
             *[f"  import {line}" for line in imported],
             f"nightly run for {result['as_of']}:",
             *[f"  {line}" for line in result["files"]],
-            f"  new credits this run: {result['credits']}; exceptions opened: {result['exceptions']}",
+            f"  new credits this run: {result['credits']}; exceptions opened: {result['exceptions']}; "
+            f"plan fees debited: {result['subscription_fees']}",
             f"ledger: raw files {dict((s, n) for s, n in files)}; bank lines {lines}; bank credits {credit_text}",
             f"reports (Parquet): {result['reports']}",
         ]

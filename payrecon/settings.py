@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from payrecon.business_calendar import BusinessCalendar
 from payrecon.errors import SettingsError
 
 _SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
@@ -29,6 +30,17 @@ class Settings:
     review_threshold: Decimal = Decimal("0.60")
     report_lookback_days: int = 31
     privat24_columns: Mapping[str, tuple[str, ...]] | None = field(default=None)
+    holidays: str = "ua"
+    suspense_days: int = 3
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return BusinessCalendar.from_setting(self.holidays)
+
+    @property
+    def data_docs(self) -> Path:
+        """great-expectations Data Docs of each run's report contracts (local, beside the workspace)."""
+        return self.home / "data-docs"
 
     @property
     def inbox(self) -> Path:
@@ -70,6 +82,14 @@ class Settings:
         lookback = env.get("PAYRECON_REPORT_LOOKBACK_DAYS", "31")
         if not lookback.isdigit() or not 0 < int(lookback) <= 3660:
             raise SettingsError(f"PAYRECON_REPORT_LOOKBACK_DAYS must be a whole number of days 1..3660, got {lookback!r}")
+        holidays = env.get("PAYRECON_HOLIDAYS", "ua")
+        try:
+            BusinessCalendar.from_setting(holidays)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+        suspense = env.get("PAYRECON_SUSPENSE_DAYS", "3")
+        if not suspense.isdigit() or not 1 <= int(suspense) <= 60:
+            raise SettingsError(f"PAYRECON_SUSPENSE_DAYS must be 1..60 business days, got {suspense!r}")
         return cls(
             home=home,
             database_url=database_url,
@@ -80,6 +100,8 @@ class Settings:
             review_threshold=review,
             report_lookback_days=int(lookback),
             privat24_columns=_column_map(env.get("PAYRECON_PRIVAT24_COLUMNS")),
+            holidays=holidays,
+            suspense_days=int(suspense),
         )
 
 

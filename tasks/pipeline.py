@@ -32,8 +32,8 @@ def ingest_file_task(settings: Settings, path: Path) -> FileOutcome:
 
 
 @task(name="match-and-credit", retries=2, retry_delay_seconds=5)
-def reconcile_task(settings: Settings) -> ReconcileSummary:
-    summary = reconcile(Workspace(settings).engine, settings.auto_credit_threshold)
+def reconcile_task(settings: Settings, as_of: date) -> ReconcileSummary:
+    summary = reconcile(Workspace(settings).engine, settings.auto_credit_threshold, as_of)
     get_run_logger().info(
         "%s lines decided: %s credits, %s exceptions", summary.lines_decided, summary.credits, summary.exceptions
     )
@@ -43,4 +43,12 @@ def reconcile_task(settings: Settings) -> ReconcileSummary:
 @task(name="write-reports", retries=2, retry_delay_seconds=5)
 def build_reports_task(settings: Settings, as_of: date) -> ReportSummary:
     workspace = Workspace(settings)
-    return build_reports(workspace.engine, workspace.report_store, as_of, settings.report_lookback_days)
+    return build_reports(
+        workspace.engine,
+        workspace.report_store,
+        as_of,
+        settings.report_lookback_days,
+        calendar=settings.calendar,
+        suspense_days=settings.suspense_days,
+        docs_dir=str(settings.data_docs),
+    )

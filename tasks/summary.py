@@ -28,7 +28,8 @@ def summary_markdown(as_of: date, files: list[FileOutcome], rec: ReconcileSummar
         f"{len(files) - len(loaded) - len(quarantined)} already ingested",
         f"- Lines loaded: {sum(f.records_loaded for f in loaded)}; rows quarantined: {rows_quarantined}",
         f"- Lines decided: {rec.lines_decided}; credits: {rec.credits} ({credited}); exceptions: {rec.exceptions}",
-        f"- Usage entries posted: {rec.usage_entries}; card top-ups posted: {rec.card_entries}",
+        f"- Usage entries posted: {rec.usage_entries}; card top-ups posted: {rec.card_entries}; "
+        f"plan fees debited: {rec.subscription_fees}",
         "",
         "## Decisions by rule",
         "",
@@ -40,6 +41,8 @@ def summary_markdown(as_of: date, files: list[FileOutcome], rec: ReconcileSummar
         lines += ["", "## Quarantined files", "", *[f"- **{f.name}**: {f.reason}" for f in quarantined]]
     lines += ["", "## Report datasets", "", f"Location: `{reports.location}`", ""]
     lines += [f"- `{name}`: {count} partition(s) written" for name, count in sorted(reports.written.items())]
+    if reports.docs:
+        lines += ["", f"Data contract results (great-expectations Data Docs): `{reports.docs}/index.html`"]
     return "\n".join(lines)
 
 

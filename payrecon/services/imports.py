@@ -1,4 +1,5 @@
-"""Load the billing system's exports: organizations, invoices, card payments, usage (CSV or Parquet).
+"""Load the billing system's exports: organizations, invoices, card payments, usage, subscriptions
+(CSV or Parquet).
 
 Column names are a contract (PRODUCT.md, "Billing-system exports"); `;` separates list items.
 Each export is kept as a raw file like any other input. Rows that break the rules are not loaded
@@ -31,7 +32,10 @@ EXPORT_COLUMNS = {
     "invoices": ["invoice_number", "org_id", "issued_on", "due_on", "currency", "amount", "status"],
     "card-payments": ["payment_id", "org_id", "provider", "provider_ref", "paid_at", "currency", "amount"],
     "usage": ["date", "org_id", "channel", "quantity", "currency", "amount"],
+    "subscriptions": ["org_id", "plan", "currency", "monthly_fee", "starts_on", "ends_on"],
 }
+#: the order a fresh workspace imports them in: organizations first, the rest refer to them
+IMPORT_ORDER = tuple(EXPORT_COLUMNS)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
 
@@ -280,9 +284,34 @@ class _Usage(_Loader):
         }
 
 
+class _Subscriptions(_Loader):
+    table = schema.subscriptions
+    key = ("org_id", "plan", "starts_on")
+
+    def row(self, record, known_orgs):
+        if not record["plan"]:
+            raise ValueError("plan is required")
+        fee = _money(record["monthly_fee"], "monthly_fee")
+        if fee <= 0:
+            raise ValueError(f"monthly_fee {record['monthly_fee']!r} must be positive")
+        starts = _date(record["starts_on"], "starts_on")
+        ends = _date(record["ends_on"], "ends_on") if record["ends_on"] else None
+        if ends and ends < starts:
+            raise ValueError(f"ends_on {ends} is before starts_on {starts}")
+        return {
+            "org_id": _org(record["org_id"], known_orgs),
+            "plan": record["plan"],
+            "starts_on": starts,
+            "ends_on": ends,
+            "currency": _currency(record["currency"]),
+            "monthly_fee": fee,
+        }
+
+
 _LOADERS = {
     "organizations": _Organizations(),
     "invoices": _Invoices(),
     "card-payments": _CardPayments(),
     "usage": _Usage(),
+    "subscriptions": _Subscriptions(),
 }

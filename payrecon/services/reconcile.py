@@ -6,13 +6,15 @@ from the ledger and writes their outcome, all in one transaction.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, literal, select, update
 
-from ledger import domain, schema
+from ledger import billing, domain, schema
 from ledger.repository import existing_keys, insert_ignore, now, post_entries
 from reconcilers.first_match import decide
 
@@ -26,6 +28,7 @@ class ReconcileSummary:
     by_rule: dict[str, int] = field(default_factory=dict)
     usage_entries: int = 0
     card_entries: int = 0
+    subscription_fees: int = 0
 
 
 def _frame(conn, query) -> pd.DataFrame:
@@ -33,7 +36,9 @@ def _frame(conn, query) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def reconcile(engine: Engine, auto_credit_threshold: Decimal) -> ReconcileSummary:
+def reconcile(engine: Engine, auto_credit_threshold: Decimal, as_of: date | None = None) -> ReconcileSummary:
+    """Decide new lines and credit them; post usage and card top-ups; then activate the plans whose
+    fee the balance now covers, up to `as_of` (default: the newest effective date in the ledger)."""
     summary = ReconcileSummary()
     lines_t, m = schema.normalized_lines, schema.matches
     with engine.begin() as conn:
@@ -72,6 +77,7 @@ def reconcile(engine: Engine, auto_credit_threshold: Decimal) -> ReconcileSummar
             _update_invoice_status(conn)
         summary.usage_entries = _post_usage(conn)
         summary.card_entries = _post_card_payments(conn)
+        summary.subscription_fees = _post_subscription_fees(conn, as_of)
     return summary
 
 
@@ -129,3 +135,34 @@ def _post_card_payments(conn) -> int:
 def _unposted(conn, entries: list[domain.JournalEntry]) -> list[domain.JournalEntry]:
     done = existing_keys(conn, schema.journal_entries.c.idempotency_key, (e.idempotency_key for e in entries))
     return [e for e in entries if e.idempotency_key not in done]
+
+
+def _post_subscription_fees(conn, as_of: date | None) -> int:
+    subs = [billing.Subscription(**dict(r._mapping)) for r in conn.execute(select(schema.subscriptions)).all()]
+    if not subs:
+        return 0
+    j, p = schema.journal_entries, schema.postings
+    if as_of is None:
+        as_of = conn.execute(select(func.max(j.c.effective_date))).scalar() or date.today()
+    movements: dict[tuple[str, str], dict[date, Decimal]] = defaultdict(dict)
+    rows = conn.execute(
+        select(j.c.org_id, p.c.currency, j.c.effective_date, func.sum(p.c.amount))
+        .join(j, j.c.entry_id == p.c.entry_id)
+        .where(p.c.account == literal("customer:") + j.c.org_id)
+        .group_by(j.c.org_id, p.c.currency, j.c.effective_date)
+    ).all()
+    for org_id, currency, day, total in rows:
+        movements[(org_id, currency)][day] = -total
+    charged = set(conn.execute(select(j.c.idempotency_key).where(j.c.kind == "subscription")).scalars())
+    debited = {
+        (s.org_id, s.plan, start)
+        for s in subs
+        for start in billing.period_starts(s, as_of)
+        if domain.subscription_key(s.org_id, s.plan, start) in charged
+    }
+    entries = [
+        domain.subscription_fee(org_id=a.org_id, plan=a.plan, period_start=a.period_start, activated_on=a.activated_on,
+                                currency=a.currency, amount=a.amount)
+        for a in billing.activations(subs, movements, debited, as_of)
+    ]
+    return post_entries(conn, entries)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from ledger import schema
 from payrecon.demo import DEMO_DAY, write_demo_files
 from payrecon.deployments import build_deployments, load_deployment_specs
-from payrecon.services.imports import import_export
+from payrecon.services.imports import IMPORT_ORDER, import_export
 from payrecon.workspace import Workspace
 
 pytestmark = pytest.mark.prefect
@@ -33,14 +33,14 @@ def test_nightly_flow_runs_end_to_end_and_twice_adds_nothing(prefect_server, wor
 
     workspace = Workspace(workspace_env)
     paths = write_demo_files(workspace_env.home)
-    for kind in ("organizations", "invoices", "card-payments", "usage"):
+    for kind in IMPORT_ORDER:
         import_export(workspace.engine, workspace.raw_store, kind, paths[kind])
 
     first = nightly(as_of=DEMO_DAY)
-    assert first["credits"] == 23 and first["exceptions"] == 3
-    assert first["files_quarantined"] == 1 and first["rows_quarantined"] == 1 and first["lines_loaded"] == 28
+    assert first["credits"] == 23 and first["exceptions"] == 4 and first["subscription_fees"] == 4
+    assert first["files_quarantined"] == 1 and first["rows_quarantined"] == 1 and first["lines_loaded"] == 29
     postings = _postings(workspace.engine)
-    assert postings == 2 * (23 + 420 + 6)
+    assert postings == 2 * (23 + 420 + 6 + 4)
 
     second = nightly(as_of=DEMO_DAY)
     assert second["credits"] == 0 and second["lines_loaded"] == 0

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from ledger import schema
 from payrecon.demo import DEMO_DAY, write_demo_files
-from payrecon.services.imports import import_export
+from payrecon.services.imports import IMPORT_ORDER, import_export
 from payrecon.services.ingest import ingest_paths
 from payrecon.services.reconcile import reconcile
 from payrecon.services.reports import build_reports
@@ -20,7 +20,7 @@ from payrecon.workspace import Workspace
 
 
 def run_once(workspace: Workspace, paths):
-    for kind in ("organizations", "invoices", "card-payments", "usage"):
+    for kind in IMPORT_ORDER:
         import_export(workspace.engine, workspace.raw_store, kind, paths[kind])
     outcomes = ingest_paths(workspace.engine, workspace.raw_store, workspace.sources, [workspace.settings.inbox])
     summary = reconcile(workspace.engine, workspace.settings.auto_credit_threshold)
@@ -49,8 +49,8 @@ def test_demo_pipeline_credits_once_and_keeps_what_it_cannot_read(demo):
     by_name = {o.name: o for o in outcomes}
 
     statement = by_name[paths["statement"].name]
-    assert statement.status == "loaded" and statement.transactions_found == 29
-    assert statement.records_loaded == 28 and statement.rows_quarantined == 1
+    assert statement.status == "loaded" and statement.transactions_found == 30
+    assert statement.records_loaded == 29 and statement.rows_quarantined == 1
 
     broken = by_name[paths["broken"].name]
     assert broken.status == "quarantined"
@@ -63,10 +63,10 @@ def test_demo_pipeline_credits_once_and_keeps_what_it_cannot_read(demo):
     assert raw.status == "quarantined" and raw.error == broken.reason
     assert "amount is not a decimal" in quarantined_row.reason and "12O0,00" in quarantined_row.record
 
-    # 22 invoice payments + 1 tax-ID top-up credit; a conflict and two unknown payers do not.
-    assert summary.credits == 23 and summary.exceptions == 3
-    assert summary.by_rule["conflict"] == 1 and summary.by_rule["no_evidence"] == 2
-    assert summary.usage_entries == 420 and summary.card_entries == 6
+    # 22 invoice payments + 1 tax-ID top-up credit; a conflict and three unknown payers do not.
+    assert summary.credits == 23 and summary.exceptions == 4
+    assert summary.by_rule["conflict"] == 1 and summary.by_rule["no_evidence"] == 3
+    assert summary.usage_entries == 420 and summary.card_entries == 6 and summary.subscription_fees == 4
 
     first = counts(workspace.engine)
     again_outcomes, again = run_once(workspace, paths)
@@ -123,9 +123,13 @@ def test_reports_read_back_with_pandas_and_duckdb(demo):
     assert all(isinstance(a, Decimal) for a in credits["amount"])
     assert (credits["status"] == "confirmed").all()
     spend = pd.read_parquet(f"{root}/channel_spend")
-    assert len(spend) == 420 and spend["quantity"].dtype == "int64"
+    assert len(spend) == 420 + 4 and spend["quantity"].dtype == "int64"
+    fees = spend[spend["channel"] == "subscription"]
+    # The plans activate on the day a top-up covers their fee; the one whose fee is never covered waits.
+    assert sorted(fees["org_id"]) == ["org-0001", "org-0003", "org-0006", "org-0010"]
+    assert sorted(str(a) for a in fees["amount"]) == ["2400.0000", "2400.0000", "300.0000", "600.0000"]
     exceptions = pd.read_parquet(f"{root}/exceptions")
-    assert len(exceptions) == 3 + 1 + 1  # unmatched lines, the quarantined file, the quarantined row
+    assert len(exceptions) == 4 + 1 + 1  # unmatched lines, the quarantined file, the quarantined row
     described = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{root}/credits/*/*.parquet', hive_partitioning=true)").fetchall()
     types = {row[0]: row[1] for row in described}
     assert types["amount"] == "DECIMAL(20,4)" and types["date"] == "DATE"

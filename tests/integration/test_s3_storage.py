@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from payrecon.demo import DEMO_DAY, write_demo_files
-from payrecon.services.imports import import_export
+from payrecon.services.imports import IMPORT_ORDER, import_export
 from payrecon.services.ingest import ingest_paths
 from payrecon.services.reconcile import reconcile
 from payrecon.services.reports import build_reports
@@ -65,7 +65,7 @@ def test_pipeline_with_raw_files_and_reports_in_s3(s3_env, tmp_path, monkeypatch
     monkeypatch.delenv("PAYRECON_DATABASE_URL", raising=False)
     workspace = Workspace(Settings.from_env())
     paths = write_demo_files(workspace.settings.home)
-    for kind in ("organizations", "invoices", "card-payments", "usage"):
+    for kind in IMPORT_ORDER:
         import_export(workspace.engine, workspace.raw_store, kind, paths[kind])
     outcomes = ingest_paths(workspace.engine, workspace.raw_store, workspace.sources, [workspace.settings.inbox])
     assert sorted(o.status for o in outcomes) == ["loaded", "quarantined"]

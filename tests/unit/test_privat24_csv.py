@@ -112,4 +112,4 @@ def test_golden_demo_statement(tmp_path):
     if os.environ.get("PAYRECON_UPDATE_GOLDEN"):
         expected.write_text(produced, encoding="utf-8")
     assert produced == expected.read_text(encoding="utf-8")
-    assert len(result.records) == 29
+    assert len(result.records) == 30

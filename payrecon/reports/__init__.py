@@ -1,0 +1,1 @@
+"""Analyst datasets: definitions, building them from the ledger, publishing them as Parquet."""

@@ -1,0 +1,112 @@
+"""Publishing a dataset: cast to its schema, check its contract, write one file per date partition.
+
+Each partition is a single file `<dataset>/date=YYYY-MM-DD/part-0.parquet` replaced atomically
+(LocalStore writes a temporary file and renames it; an S3 PUT replaces the object whole), so a
+reader sees the old partition or the new one, never half of one, and re-running a day replaces
+that day and nothing else. A dataset that breaks its contract is not published at all.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from data_contracts.contract import check_table
+from payrecon.reports.datasets import DATASETS
+from payrecon.storage import BlobStore
+
+_EPOCH = date(1970, 1, 1)
+
+
+class ReportContractError(ValueError):
+    """A dataset broke its contract; it was not published."""
+
+
+def partition_key(dataset: str, day: date) -> str:
+    return f"{dataset}/date={day.isoformat()}/part-0.parquet"
+
+
+def existing_partitions(store: BlobStore, dataset: str) -> set[date]:
+    days = set()
+    for key in store.list(f"{dataset}/"):
+        parts = key.split("/")
+        if len(parts) >= 3 and parts[1].startswith("date="):
+            days.add(date.fromisoformat(parts[1][5:]))
+    return days
+
+
+def to_table(dataset: str, data: pd.DataFrame | pa.Table, extra: Iterable[str] = ()) -> pa.Table:
+    """The data cast to the dataset's schema (plus `extra` columns such as the partition date)."""
+    spec = DATASETS[dataset]
+    names = spec.names + list(extra)
+    if isinstance(data, pd.DataFrame):
+        frame = data.reindex(columns=names)
+        fields = list(spec.schema) + [pa.field(n, pa.date32()) for n in extra]
+        return pa.Table.from_pandas(frame, schema=pa.schema(fields, metadata=spec.schema.metadata), preserve_index=False)
+    table = data.select(names)
+    return table.cast(pa.schema(list(spec.schema) + [table.schema.field(n) for n in extra], metadata=spec.schema.metadata))
+
+
+def contract_view(table: pa.Table) -> pd.DataFrame:
+    """What the contract checks: decimals as exact integers of their smallest unit (no floats)."""
+    columns = {}
+    for field_ in table.schema:
+        column = table.column(field_.name)
+        if pa.types.is_decimal(field_.type):
+            factor = pa.scalar(Decimal(10**field_.type.scale), pa.decimal128(field_.type.scale + 1, 0))
+            column = pc.cast(pc.multiply(column, factor), pa.int64())
+        columns[field_.name] = column
+    return pa.table(columns).to_pandas()
+
+
+def check(dataset: str, table: pa.Table, docs_dir: str | None) -> None:
+    failures = check_table(contract_view(table), f"report_{dataset}", docs_dir)
+    if failures:
+        raise ReportContractError(f"{dataset} not published: {'; '.join(failures)}")
+
+
+def write_partition(store: BlobStore, dataset: str, day: date, table: pa.Table) -> str:
+    buffer = io.BytesIO()
+    pq.write_table(table.select(DATASETS[dataset].names), buffer)
+    key = partition_key(dataset, day)
+    store.put(key, buffer.getvalue())
+    return key
+
+
+def publish_snapshot(store: BlobStore, dataset: str, day: date, data, docs_dir: str | None = None) -> int:
+    table = to_table(dataset, data)
+    check(dataset, table, docs_dir)
+    write_partition(store, dataset, day, table)
+    return 1
+
+
+def publish_events(store: BlobStore, dataset: str, data, window: tuple[date, date], docs_dir: str | None = None) -> int:
+    """Rewrite every partition of the window that has rows, or had a partition before (so a day
+    whose rows went away is emptied rather than left stale). `data` carries a `date` column."""
+    start, end = window
+    table = to_table(dataset, data, extra=["date"])
+    days = pc.cast(table.column("date"), pa.int32()).to_numpy(zero_copy_only=False)
+    inside = (days >= (start - _EPOCH).days) & (days <= (end - _EPOCH).days)
+    if not inside.all():
+        table, days = table.filter(pa.array(inside)), days[inside]
+    check(dataset, table, docs_dir)
+    order = np.argsort(days, kind="stable")
+    table, days = table.take(pa.array(order)), days[order]
+    present, first = np.unique(days, return_index=True)
+    bounds = list(first) + [len(days)]
+    slices = {_EPOCH + timedelta(days=int(d)): (bounds[i], bounds[i + 1]) for i, d in enumerate(present)}
+    stale = {d for d in existing_partitions(store, dataset) if start <= d <= end} - set(slices)
+    for day, (lo, hi) in slices.items():
+        write_partition(store, dataset, day, table.slice(lo, hi - lo))
+    empty = table.slice(0, 0)
+    for day in stale:
+        write_partition(store, dataset, day, empty)
+    return len(slices) + len(stale)

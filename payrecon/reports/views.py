@@ -1,0 +1,192 @@
+"""The report datasets' content, read from the ledger (SQL over the tables, no file formats)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import and_, func, literal, select
+
+from data_contracts.statement_integrity import chain_breaks
+from ledger import schema
+
+EXCEPTION_COLUMNS = ["ref", "source", "reason", "amount", "currency", "suggestions", "opened_at"]
+
+
+def _frame(conn, query) -> pd.DataFrame:
+    result = conn.execute(query)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _utc(value):
+    if value is None or pd.isna(value):
+        return None
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def credits(conn, start: date, end: date) -> pd.DataFrame:
+    j, p, m, lines, cards = schema.journal_entries, schema.postings, schema.matches, schema.normalized_lines, schema.card_payments
+    frame = _frame(
+        conn,
+        select(
+            j.c.entry_id.label("credit_id"),
+            j.c.org_id,
+            func.coalesce(lines.c.source_format, cards.c.provider).label("source"),
+            func.coalesce(lines.c.bank_ref, cards.c.provider_ref).label("bank_ref"),
+            m.c.invoice_numbers,
+            p.c.currency,
+            p.c.amount,
+            j.c.status,
+            m.c.confidence,
+            func.coalesce(m.c.rule, literal("card_payment")).label("rule"),
+            j.c.created_at.label("credited_at"),
+            j.c.effective_date,
+        )
+        .join(p, and_(p.c.entry_id == j.c.entry_id, p.c.account == literal("customer:") + j.c.org_id))
+        .outerjoin(lines, and_(j.c.kind == "credit", lines.c.line_id == j.c.evidence))
+        .outerjoin(m, and_(j.c.kind == "credit", m.c.line_id == j.c.evidence))
+        .outerjoin(cards, and_(j.c.kind == "card", cards.c.payment_id == j.c.evidence))
+        .where(j.c.kind.in_(["credit", "card"]), j.c.effective_date.between(start, end))
+        .order_by(j.c.effective_date, j.c.entry_id),
+    )
+    if frame.empty:
+        return frame
+    frame["amount"] = frame["amount"].map(lambda a: -a)  # the customer's account is credited: negative posting
+    frame["confidence"] = frame["confidence"].map(lambda c: Decimal("1.000") if c is None or pd.isna(c) else c)
+    frame["credited_at"] = frame["credited_at"].map(_utc)
+    return frame
+
+
+def exceptions(conn) -> pd.DataFrame:
+    m, lines, raw, q = schema.matches, schema.normalized_lines, schema.raw_files, schema.quarantined_rows
+    unmatched = _frame(
+        conn,
+        select(
+            m.c.line_id.label("ref"),
+            lines.c.source_format.label("source"),
+            m.c.reason,
+            lines.c.amount,
+            lines.c.currency,
+            m.c.suggestions,
+            m.c.decided_at.label("opened_at"),
+        )
+        .join(lines, lines.c.line_id == m.c.line_id)
+        .where(m.c.status == "exception"),
+    )
+    files = _frame(
+        conn,
+        select(
+            raw.c.sha256.label("ref"),
+            ("file:" + raw.c.original_name).label("source"),
+            raw.c.error.label("reason"),
+            raw.c.received_at.label("opened_at"),
+        ).where(raw.c.status == "quarantined"),
+    )
+    rows = _frame(
+        conn,
+        select(
+            (q.c.raw_file_sha256 + "/" + q.c.row_key).label("ref"),
+            ("row of " + raw.c.original_name).label("source"),
+            q.c.reason,
+            q.c.quarantined_at.label("opened_at"),
+        ).join(raw, raw.c.sha256 == q.c.raw_file_sha256),
+    )
+    parts = [unmatched, files, rows, *_integrity_exceptions(conn)]
+    parts = [f for f in parts if not f.empty]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=EXCEPTION_COLUMNS)
+    for column in EXCEPTION_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
+    frame["amount"] = frame["amount"].map(lambda a: None if a is None or (not isinstance(a, Decimal) and pd.isna(a)) else a)
+    frame["opened_at"] = frame["opened_at"].map(_utc)
+    return frame.sort_values("ref").reset_index(drop=True)
+
+
+def _integrity_exceptions(conn) -> list[pd.DataFrame]:
+    """Unbalanced statements, statements that do not chain (a missing statement), failed control totals."""
+    st, raw, cc = schema.statements, schema.raw_files, schema.control_checks
+    statements = _frame(conn, select(st, raw.c.original_name, raw.c.received_at).join(raw, raw.c.sha256 == st.c.raw_file_sha256))
+    unbalanced = statements[statements["balance_check"] == "failed"] if not statements.empty else statements
+    unbalanced = pd.DataFrame(
+        {
+            "ref": "statement/" + unbalanced["statement_key"],
+            "source": "statement in " + unbalanced["original_name"],
+            "reason": unbalanced["balance_problem"],
+            "currency": unbalanced["currency"],
+            "opened_at": unbalanced["received_at"],
+        }
+    ) if not unbalanced.empty else unbalanced
+    breaks = chain_breaks(statements) if not statements.empty else pd.DataFrame()
+    if not breaks.empty:
+        received = statements.set_index("statement_key")["received_at"]
+        breaks = pd.DataFrame(
+            {
+                "ref": "chain/" + breaks["statement_key"] + "/" + breaks["next_statement_key"],
+                "source": "statements of " + breaks["account"],
+                "reason": breaks["problem"],
+                "currency": breaks["currency"],
+                "opened_at": breaks["next_statement_key"].map(received),
+            }
+        )
+    checks = _frame(
+        conn,
+        select(
+            ("control/" + cc.c.raw_file_sha256 + "/" + cc.c.name + "/" + cc.c.scope).label("ref"),
+            ("control total in " + raw.c.original_name).label("source"),
+            (cc.c.name + " (" + cc.c.scope + "): the file says " + func.coalesce(cc.c.expected, "nothing")
+             + ", its lines give " + func.coalesce(cc.c.actual, "nothing")).label("reason"),
+            raw.c.received_at.label("opened_at"),
+        )
+        .join(raw, raw.c.sha256 == cc.c.raw_file_sha256)
+        .where(cc.c.passed.is_(False)),
+    )
+    return [unbalanced, breaks, checks]
+
+
+def balances(conn, as_of: date) -> pd.DataFrame:
+    j, p, o = schema.journal_entries, schema.postings, schema.organizations
+    sums = _frame(
+        conn,
+        select(j.c.org_id, p.c.currency, func.sum(p.c.amount).label("total"))
+        .join(j, j.c.entry_id == p.c.entry_id)
+        .where(p.c.account == literal("customer:") + j.c.org_id, j.c.effective_date <= as_of)
+        .group_by(j.c.org_id, p.c.currency),
+    )
+    orgs = _frame(conn, select(o.c.org_id, o.c.currency))
+    if sums.empty:
+        frame = orgs.assign(balance=Decimal(0))
+    else:
+        sums["balance"] = sums["total"].map(lambda t: -t)
+        frame = orgs.merge(sums[["org_id", "currency", "balance"]], on=["org_id", "currency"], how="outer")
+        frame["balance"] = frame["balance"].map(lambda b: Decimal(0) if b is None or (not isinstance(b, Decimal) and pd.isna(b)) else b)
+    return frame.sort_values(["org_id", "currency"]).reset_index(drop=True)
+
+
+def usage(conn, start: date, end: date) -> pd.DataFrame:
+    """Debits per day, organization and channel: usage, plus plan fees as channel `subscription`."""
+    u, j, p = schema.usage_debits, schema.journal_entries, schema.postings
+    usage_rows = select(u.c.date, u.c.org_id, u.c.channel, u.c.quantity, u.c.currency, u.c.amount).where(u.c.date.between(start, end))
+    fees = (
+        select(
+            j.c.effective_date.label("date"), j.c.org_id, literal("subscription").label("channel"),
+            func.count().label("quantity"), p.c.currency, func.sum(p.c.amount).label("amount"),
+        )
+        .join(p, and_(p.c.entry_id == j.c.entry_id, p.c.account == literal("customer:") + j.c.org_id))
+        .where(j.c.kind == "subscription", j.c.effective_date.between(start, end))
+        .group_by(j.c.effective_date, j.c.org_id, p.c.currency)
+    )
+    return pd.concat([_frame(conn, usage_rows), _frame(conn, fees)], ignore_index=True)
+
+
+def unmatched_money(conn) -> pd.DataFrame:
+    """Incoming bank lines that no organization was credited for: line_id, booking_date, currency,
+    amount, suggestions."""
+    m, lines = schema.matches, schema.normalized_lines
+    return _frame(
+        conn,
+        select(lines.c.line_id, lines.c.booking_date, lines.c.currency, lines.c.amount, m.c.suggestions)
+        .join(m, m.c.line_id == lines.c.line_id)
+        .where(m.c.status != "matched"),
+    )
