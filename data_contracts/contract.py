@@ -5,6 +5,7 @@ great_expectations is imported lazily (about 3 s): only code that validates pays
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -110,16 +111,17 @@ def _checkpoint(contract: str, docs_dir: str | None):
     import great_expectations as gx
 
     context = _context()
-    if docs_dir and _DOCS_SITE not in (context.get_config().data_docs_sites or {}):
+    site = f"{_DOCS_SITE}-{hashlib.sha1(docs_dir.encode()).hexdigest()[:10]}" if docs_dir else None
+    if site and site not in (context.get_config().data_docs_sites or {}):
         context.add_data_docs_site(
-            _DOCS_SITE,
+            site,
             {
                 "class_name": "SiteBuilder",
                 "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": docs_dir},
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             },
         )
-    name = f"{contract}-{'docs' if docs_dir else 'plain'}"
+    name = f"{contract}-{site or 'plain'}"
     try:
         return context.checkpoints.get(name)
     except Exception:  # noqa: BLE001 - not created yet in this process
@@ -130,7 +132,7 @@ def _checkpoint(contract: str, docs_dir: str | None):
     except Exception:  # noqa: BLE001
         suite = context.suites.add(suite)
     definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_definition, suite=suite))
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="data-docs", site_names=[_DOCS_SITE])] if docs_dir else []
+    actions = [gx.checkpoint.UpdateDataDocsAction(name="data-docs", site_names=[site])] if site else []
     return context.checkpoints.add(
         gx.Checkpoint(name=name, validation_definitions=[definition], actions=actions, result_format={"result_format": "SUMMARY"})
     )

@@ -1,7 +1,7 @@
 """The one list of sources, and detection that refuses to guess.
 
 Two sources claiming one file is an error naming both (not first-wins); no source claiming it is an
-error naming what was tried.
+error naming what was tried, unless a source can say why a file of its kind is unreadable.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from sources.base import HEAD_BYTES, Source
-from sources.errors import AmbiguousFile, UnknownSource, UnrecognizedFile
+from sources.errors import AmbiguousFile, MalformedFile, UnknownSource, UnrecognizedFile
 from sources.camt import CamtSource
+from sources.pdf_statement import PdfStatementSource
 from sources.clientbank_1c import ClientBankExchangeSource
 from sources.monobank_json import MonobankJsonSource
 from sources.mt940 import Mt940Source
@@ -31,6 +32,7 @@ def build_sources(privat24_columns: Mapping[str, tuple[str, ...]] | None = None)
         OfxSource(),
         Mt940Source(),
         CamtSource(),
+        PdfStatementSource(),
     ]
 
 
@@ -47,6 +49,13 @@ def detect(path: Path, sources: Sequence[Source]) -> Source:
         head = handle.read(HEAD_BYTES)
     claims = [s for s in sources if s.identify(path, head)]
     if not claims:
+        # A source may know why a file of its kind is unreadable (an encrypted or scanned PDF):
+        # that reason helps a person more than "nobody recognizes it".
+        for source in sources:
+            diagnose = getattr(source, "diagnose", None)
+            reason = diagnose(path) if diagnose else None
+            if reason:
+                raise MalformedFile(reason)
         tried = ", ".join(s.name for s in sources)
         raise UnrecognizedFile(f"{path.name}: no source recognizes this file (tried: {tried})")
     if len(claims) > 1:

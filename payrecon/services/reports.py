@@ -18,6 +18,7 @@ from payrecon.business_calendar import BusinessCalendar
 from payrecon.reports import views
 from payrecon.reports.aging import suspense_delays, unmatched_aging
 from payrecon.reports.datasets import DATASETS
+from payrecon.reports.spend import channel_spend
 from payrecon.reports.publish import existing_partitions, partition_key, publish_events, publish_snapshot, write_partition
 from payrecon.storage import BlobStore
 
@@ -50,7 +51,7 @@ def build_reports(
         balances = views.balances(conn, as_of)
         unmatched = views.unmatched_money(conn)
     written = {
-        "channel_spend": publish_events(store, "channel_spend", spend, window, docs_dir),
+        "channel_spend": publish_events(store, "channel_spend", channel_spend(spend), window, docs_dir),
         "credits": publish_events(store, "credits", credits, window, docs_dir),
         "exceptions": publish_snapshot(store, "exceptions", as_of, exceptions, docs_dir),
         "delays": publish_snapshot(store, "delays", as_of, suspense_delays(unmatched, as_of, calendar, suspense_days, flagged_at), docs_dir),

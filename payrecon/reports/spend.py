@@ -1,0 +1,25 @@
+"""channel_spend: debits summed per day, organization, channel and currency, vectorised in Arrow."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+
+from payrecon.reports.datasets import DATASETS, MONEY
+
+KEYS = ["date", "org_id", "channel", "currency"]
+
+
+def channel_spend(usage: pa.Table | pd.DataFrame) -> pa.Table:
+    """Sum quantity and amount per (date, org_id, channel, currency). Amounts stay decimals."""
+    if isinstance(usage, pd.DataFrame):
+        schema = pa.schema([("date", pa.date32()), *[f for f in DATASETS["channel_spend"].schema]])
+        usage = pa.Table.from_pandas(usage.reindex(columns=schema.names), schema=schema, preserve_index=False)
+    grouped = usage.group_by(KEYS, use_threads=True).aggregate([("quantity", "sum"), ("amount", "sum")])
+    return pa.table(
+        {
+            **{k: grouped.column(k) for k in KEYS},
+            "quantity": grouped.column("quantity_sum").cast(pa.int64()),
+            "amount": grouped.column("amount_sum").cast(MONEY),
+        }
+    )
