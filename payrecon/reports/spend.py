@@ -15,10 +15,15 @@ def channel_spend(usage: pa.Table | pd.DataFrame) -> pa.Table:
     if isinstance(usage, pd.DataFrame):
         schema = pa.schema([("date", pa.date32()), *[f for f in DATASETS["channel_spend"].schema]])
         usage = pa.Table.from_pandas(usage.reindex(columns=schema.names), schema=schema, preserve_index=False)
-    grouped = usage.group_by(KEYS, use_threads=True).aggregate([("quantity", "sum"), ("amount", "sum")])
+    # Grouping on dictionary-encoded keys is several times faster than on plain strings.
+    encoded = pa.table(
+        {k: usage.column(k).dictionary_encode() if k != "date" else usage.column(k) for k in KEYS}
+        | {"quantity": usage.column("quantity"), "amount": usage.column("amount")}
+    )
+    grouped = encoded.group_by(KEYS, use_threads=True).aggregate([("quantity", "sum"), ("amount", "sum")])
     return pa.table(
         {
-            **{k: grouped.column(k) for k in KEYS},
+            **{k: grouped.column(k).cast(pa.string()) if k != "date" else grouped.column(k) for k in KEYS},
             "quantity": grouped.column("quantity_sum").cast(pa.int64()),
             "amount": grouped.column("amount_sum").cast(MONEY),
         }
