@@ -7,7 +7,7 @@ from datetime import date, datetime
 from prefect import flow
 
 from payrecon.settings import Settings
-from tasks.pipeline import build_reports_task, ingest_file_task, list_inbox, reconcile_task
+from tasks.pipeline import build_reports_task, ingest_file_task, list_inbox, notify_task, reconcile_task
 from tasks.summary import publish_summary
 
 
@@ -20,7 +20,8 @@ def nightly(as_of: date | None = None) -> dict:
     files = [ingest_file_task(settings, path) for path in list_inbox(settings)]
     reconciled = reconcile_task(settings, as_of)
     reports = build_reports_task(settings, as_of)
-    publish_summary(as_of, files, reconciled, reports)
+    notified = notify_task(settings, as_of)
+    publish_summary(as_of, files, reconciled, reports, notified)
     return {
         "as_of": as_of.isoformat(),
         "files": [f.line() for f in files],
@@ -32,4 +33,6 @@ def nightly(as_of: date | None = None) -> dict:
         "exceptions": reconciled.exceptions,
         "subscription_fees": reconciled.subscription_fees,
         "reports": reports.location,
+        "notifications": {"topups": notified.topups_sent, "alerts": notified.alerts_sent, "failed": notified.failed,
+                          "new_flags": len(notified.new_flags), "not_sent_no_smtp": notified.pending_without_smtp},
     }

@@ -211,3 +211,18 @@ subscriptions = Table(
     Column("currency", String(3), nullable=False),
     Column("monthly_fee", Money, nullable=False),
 )
+
+notifications = Table(
+    "notifications",
+    metadata,
+    # One row per message that must go out once: "topup:<entry_id>" for a billing notification,
+    # "flag:<ref>" for a flag finance was alerted about. The row is claimed before sending.
+    Column("notification_key", String(300), primary_key=True),
+    Column("kind", String(16), nullable=False),  # topup | alert
+    Column("recipients", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # sending | sent | failed
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+)

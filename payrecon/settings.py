@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from payrecon.business_calendar import BusinessCalendar
 from payrecon.errors import SettingsError
+from payrecon.mail import SmtpSettings
 
 _SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
 
@@ -32,6 +33,8 @@ class Settings:
     privat24_columns: Mapping[str, tuple[str, ...]] | None = field(default=None)
     holidays: str = "ua"
     suspense_days: int = 3
+    smtp: SmtpSettings | None = None
+    finance_emails: tuple[str, ...] = ()
 
     @property
     def calendar(self) -> BusinessCalendar:
@@ -102,6 +105,8 @@ class Settings:
             privat24_columns=_column_map(env.get("PAYRECON_PRIVAT24_COLUMNS")),
             holidays=holidays,
             suspense_days=int(suspense),
+            smtp=SmtpSettings.from_env(env),
+            finance_emails=tuple(e.strip() for e in env.get("PAYRECON_FINANCE_EMAILS", "").split(";") if e.strip()),
         )
 
 

@@ -7,9 +7,12 @@ from datetime import date
 from pathlib import Path
 
 from prefect import task
+from prefect.events import emit_event
 from prefect.logging import get_run_logger
 
+from payrecon.mail import Mailer
 from payrecon.services.ingest import FileOutcome, expand_paths, ingest_file
+from payrecon.services.notifications import NotificationSummary, current_flags, send_notifications
 from payrecon.services.reconcile import ReconcileSummary, reconcile
 from payrecon.services.reports import ReportSummary, build_reports
 from payrecon.settings import Settings
@@ -52,3 +55,24 @@ def build_reports_task(settings: Settings, as_of: date) -> ReportSummary:
         suspense_days=settings.suspense_days,
         docs_dir=str(settings.data_docs),
     )
+
+
+@task(name="notify", retries=1, retry_delay_seconds=30)
+def notify_task(settings: Settings, as_of: date) -> NotificationSummary:
+    """Billing notifications for new top-ups and one alert digest to finance; a Prefect event for
+    each new flag so automations can page someone."""
+    workspace = Workspace(settings)
+    flags = current_flags(workspace.engine, as_of, settings.calendar, settings.suspense_days)
+    mailer = Mailer(settings.smtp) if settings.smtp else None
+    summary = send_notifications(workspace.engine, mailer, settings.finance_emails, flags)
+    for flag in summary.new_flags:
+        emit_event(
+            event="payrecon.flag.raised",
+            resource={"prefect.resource.id": f"payrecon.{flag.key.replace(':', '.')}", "prefect.resource.name": flag.source},
+            payload={"reason": flag.reason, "as_of": as_of.isoformat()},
+        )
+    logger = get_run_logger()
+    if summary.pending_without_smtp:
+        logger.warning("%s notification(s) not sent: PAYRECON_SMTP_HOST is not set", summary.pending_without_smtp)
+    logger.info("%s top-up notification(s), %s alert(s) sent, %s failed", summary.topups_sent, summary.alerts_sent, summary.failed)
+    return summary

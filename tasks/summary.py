@@ -12,11 +12,13 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from payrecon.services.ingest import FileOutcome
+from payrecon.services.notifications import NotificationSummary
 from payrecon.services.reconcile import ReconcileSummary
 from payrecon.services.reports import ReportSummary
 
 
-def summary_markdown(as_of: date, files: list[FileOutcome], rec: ReconcileSummary, reports: ReportSummary) -> str:
+def summary_markdown(as_of: date, files: list[FileOutcome], rec: ReconcileSummary, reports: ReportSummary,
+                     notified: NotificationSummary | None = None) -> str:
     loaded = [f for f in files if f.status == "loaded"]
     quarantined = [f for f in files if f.status == "quarantined"]
     rows_quarantined = sum(f.rows_quarantined for f in files)
@@ -39,6 +41,15 @@ def summary_markdown(as_of: date, files: list[FileOutcome], rec: ReconcileSummar
     ]
     if quarantined:
         lines += ["", "## Quarantined files", "", *[f"- **{f.name}**: {f.reason}" for f in quarantined]]
+    flagged_files = [f for f in files if f.flags]
+    if flagged_files:
+        lines += ["", "## Flagged files", "", *[f"- **{f.name}**: {'; '.join(f.flags)}" for f in flagged_files]]
+    if notified is not None:
+        lines += ["", "## Notifications", "",
+                  f"- New flags: {len(notified.new_flags)}; top-up notifications sent: {notified.topups_sent}; "
+                  f"finance alerts sent: {notified.alerts_sent}; failed sends: {notified.failed}"]
+        if notified.pending_without_smtp:
+            lines.append(f"- **{notified.pending_without_smtp} not sent: PAYRECON_SMTP_HOST is not set**")
     lines += ["", "## Report datasets", "", f"Location: `{reports.location}`", ""]
     lines += [f"- `{name}`: {count} partition(s) written" for name, count in sorted(reports.written.items())]
     if reports.docs:
@@ -47,7 +58,8 @@ def summary_markdown(as_of: date, files: list[FileOutcome], rec: ReconcileSummar
 
 
 @task(name="publish-summary")
-def publish_summary(as_of: date, files: list[FileOutcome], rec: ReconcileSummary, reports: ReportSummary) -> str:
+def publish_summary(as_of: date, files: list[FileOutcome], rec: ReconcileSummary, reports: ReportSummary,
+                    notified: NotificationSummary | None = None) -> str:
     create_table_artifact(
         key="nightly-files",
         table=[
@@ -64,6 +76,6 @@ def publish_summary(as_of: date, files: list[FileOutcome], rec: ReconcileSummary
         ],
         description=f"Files seen by the nightly run for {as_of.isoformat()}",
     )
-    markdown = summary_markdown(as_of, files, rec, reports)
+    markdown = summary_markdown(as_of, files, rec, reports, notified)
     create_markdown_artifact(key="nightly-summary", markdown=markdown, description=f"Nightly run {as_of.isoformat()}")
     return markdown

@@ -60,7 +60,7 @@ def credits(conn, start: date, end: date) -> pd.DataFrame:
 
 
 def exceptions(conn) -> pd.DataFrame:
-    m, lines, raw, q = schema.matches, schema.normalized_lines, schema.raw_files, schema.quarantined_rows
+    m, lines = schema.matches, schema.normalized_lines
     unmatched = _frame(
         conn,
         select(
@@ -75,6 +75,11 @@ def exceptions(conn) -> pd.DataFrame:
         .join(lines, lines.c.line_id == m.c.line_id)
         .where(m.c.status == "exception"),
     )
+    return _concat_exceptions([unmatched, *_quarantined(conn), *_integrity_exceptions(conn)])
+
+
+def _quarantined(conn) -> list[pd.DataFrame]:
+    raw, q = schema.raw_files, schema.quarantined_rows
     files = _frame(
         conn,
         select(
@@ -93,7 +98,16 @@ def exceptions(conn) -> pd.DataFrame:
             q.c.quarantined_at.label("opened_at"),
         ).join(raw, raw.c.sha256 == q.c.raw_file_sha256),
     )
-    parts = [unmatched, files, rows, *_integrity_exceptions(conn)]
+    return [files, rows]
+
+
+def flagged(conn) -> pd.DataFrame:
+    """What finance is alerted about at once: quarantined files and rows, integrity failures.
+    (Unmatched money is alerted when it is late: see payrecon.reports.aging.)"""
+    return _concat_exceptions(_quarantined(conn) + _integrity_exceptions(conn))
+
+
+def _concat_exceptions(parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [f for f in parts if not f.empty]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=EXCEPTION_COLUMNS)
     for column in EXCEPTION_COLUMNS:

@@ -1,0 +1,173 @@
+"""Telling people, once: a billing notification to an organization's addresses when a top-up is
+credited (with the amount and the new balance), and one alert digest to finance listing what was
+newly flagged (quarantined files and rows, integrity failures, late money).
+
+Exactly once: each message has a key ("topup:<entry_id>", "flag:<ref>") under the notifications
+table's primary key. The key is claimed (status `sending`) before the message goes out and marked
+`sent` after, so a re-run or a concurrent run never sends it twice. A failed send is marked
+`failed` with the error and retried on the next run. A crash between claiming and sending leaves
+`sending`: finance sees it in the table rather than a customer getting the message twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from email.message import EmailMessage
+
+import pandas as pd
+from sqlalchemy import Engine, and_, func, select, update
+
+from ledger import schema
+from ledger.domain import customer_account
+from ledger.repository import existing_keys, insert_ignore
+from payrecon.business_calendar import BusinessCalendar
+from payrecon.mail import Mailer
+from payrecon.reports import views
+from payrecon.reports.aging import suspense_delays
+
+
+@dataclass(frozen=True)
+class Flag:
+    key: str
+    source: str
+    reason: str
+
+
+@dataclass
+class NotificationSummary:
+    topups_sent: int = 0
+    alerts_sent: int = 0
+    failed: int = 0
+    pending_without_smtp: int = 0
+    new_flags: list[Flag] = field(default_factory=list)
+
+
+def current_flags(engine: Engine, as_of: date, calendar: BusinessCalendar, suspense_days: int) -> list[Flag]:
+    with engine.connect() as conn:
+        flagged = views.flagged(conn)
+        unmatched = views.unmatched_money(conn)
+    late = suspense_delays(unmatched, as_of, calendar, suspense_days, datetime.now(timezone.utc))
+    flags = [Flag(f"flag:{r.ref}", r.source, r.reason) for r in flagged.itertuples()]
+    flags += [
+        Flag(f"flag:delay/{r.kind}/{r.ref}", "unidentified money",
+             f"{r.amount} {r.currency} unmatched for {r.age_business_days} business days (allowed until {r.expected_by})")
+        for r in late.itertuples()
+    ]
+    return flags
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):,}".replace(",", " ")
+
+
+def topup_messages(engine: Engine) -> list[tuple[str, EmailMessage]]:
+    """Billing notifications not yet sent: one per credit to an organization with addresses."""
+    j, p, o = schema.journal_entries, schema.postings, schema.organizations
+    with engine.connect() as conn:
+        credits = conn.execute(
+            select(j.c.entry_id, j.c.org_id, j.c.effective_date, p.c.currency, p.c.amount, o.c.name, o.c.notify_emails)
+            .join(p, and_(p.c.entry_id == j.c.entry_id, p.c.account == "customer:" + j.c.org_id))
+            .join(o, o.c.org_id == j.c.org_id)
+            .where(j.c.kind.in_(["credit", "card"]), j.c.status != "reversed", o.c.notify_emails.is_not(None))
+            .order_by(j.c.effective_date, j.c.entry_id)
+        ).all()
+        done = existing_keys(conn, schema.notifications.c.notification_key, (f"topup:{c.entry_id}" for c in credits))
+        todo = [c for c in credits if f"topup:{c.entry_id}" not in done]
+        balances = {
+            (org, cur): -total
+            for org, cur, total in conn.execute(
+                select(j.c.org_id, p.c.currency, func.sum(p.c.amount))
+                .join(j, j.c.entry_id == p.c.entry_id)
+                .where(p.c.account == "customer:" + j.c.org_id, j.c.org_id.in_({c.org_id for c in todo}))
+                .group_by(j.c.org_id, p.c.currency)
+            ).all()
+        } if todo else {}
+    messages = []
+    for c in todo:
+        amount, balance = -c.amount, balances.get((c.org_id, c.currency), Decimal(0))
+        message = EmailMessage()
+        message["To"] = ", ".join(c.notify_emails.split(";"))
+        message["Subject"] = f"Баланс поповнено на {_money(amount)} {c.currency} / Balance topped up"
+        message.set_content(
+            f"Шановний клієнте {c.name},\n\n"
+            f"ваш баланс поповнено на {_money(amount)} {c.currency} ({c.effective_date:%d.%m.%Y}).\n"
+            f"Поточний баланс: {_money(balance)} {c.currency}.\n\n"
+            f"Your balance was topped up with {_money(amount)} {c.currency} on {c.effective_date.isoformat()}.\n"
+            f"Current balance: {_money(balance)} {c.currency}.\n"
+        )
+        messages.append((f"topup:{c.entry_id}", message))
+    return messages
+
+
+def alert_message(flags: list[Flag], finance: tuple[str, ...]) -> EmailMessage:
+    message = EmailMessage()
+    message["To"] = ", ".join(finance)
+    message["Subject"] = f"payrecon: {len(flags)} new item{'s' if len(flags) != 1 else ''} need finance's attention"
+    body = [f"- {f.source}: {f.reason}" for f in flags]
+    message.set_content("New since the last alert:\n\n" + "\n".join(body) + "\n\nThe exceptions and delays datasets list everything still open.\n")
+    return message
+
+
+def _claim(engine: Engine, keys: list[str], kind: str, message: EmailMessage) -> list[str]:
+    """Claim keys for a message; returns the keys this run won (another run may hold the rest)."""
+    now = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        already = existing_keys(conn, schema.notifications.c.notification_key, keys)
+        mine = [k for k in keys if k not in already]
+        insert_ignore(conn, schema.notifications, [
+            {"notification_key": k, "kind": kind, "recipients": message["To"], "subject": message["Subject"],
+             "status": "sending", "created_at": now} for k in mine
+        ])
+    return mine
+
+
+def _finish(engine: Engine, keys: list[str], error: str | None) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(schema.notifications)
+            .where(schema.notifications.c.notification_key.in_(keys))
+            .values(status="failed" if error else "sent", error=error, sent_at=None if error else datetime.now(timezone.utc))
+        )
+
+
+def _retryable(engine: Engine) -> None:
+    """Failed sends are released so this run tries them again."""
+    with engine.begin() as conn:
+        conn.execute(schema.notifications.delete().where(schema.notifications.c.status == "failed"))
+
+
+def send_notifications(engine: Engine, mailer: Mailer | None, finance: tuple[str, ...], flags: list[Flag]) -> NotificationSummary:
+    summary = NotificationSummary()
+    _retryable(engine)
+    with engine.connect() as conn:
+        done = existing_keys(conn, schema.notifications.c.notification_key, (f.key for f in flags))
+    summary.new_flags = [f for f in flags if f.key not in done]
+    topups = topup_messages(engine)
+    if mailer is None:
+        summary.pending_without_smtp = len(topups) + (1 if summary.new_flags and finance else 0)
+        return summary
+    for key, message in topups:
+        if not _claim(engine, [key], "topup", message):
+            continue
+        summary.topups_sent += _deliver(engine, mailer, [key], message, summary)
+    if summary.new_flags and finance:
+        message = alert_message(summary.new_flags, finance)
+        mine = _claim(engine, [f.key for f in summary.new_flags], "alert", message)
+        if mine:
+            if len(mine) < len(summary.new_flags):
+                message = alert_message([f for f in summary.new_flags if f.key in set(mine)], finance)
+            summary.alerts_sent += _deliver(engine, mailer, mine, message, summary)
+    return summary
+
+
+def _deliver(engine: Engine, mailer: Mailer, keys: list[str], message: EmailMessage, summary: NotificationSummary) -> int:
+    try:
+        mailer.send(message)
+    except Exception as exc:  # noqa: BLE001 - any SMTP or network failure is recorded and retried
+        _finish(engine, keys, f"{type(exc).__name__}: {exc}")
+        summary.failed += 1
+        return 0
+    _finish(engine, keys, None)
+    return 1
