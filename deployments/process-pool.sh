@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 export PAYRECON_PROJECT_DIR="${PAYRECON_PROJECT_DIR:-$PWD}"
 PREFECT=.venv/bin/prefect
 $PREFECT work-pool inspect payrecon-process >/dev/null 2>&1 || $PREFECT work-pool create payrecon-process --type process
+# Crediting holds this limit with strict=True: a run fails loudly if it is missing.
+$PREFECT gcl inspect payrecon-credit >/dev/null 2>&1 || $PREFECT gcl create payrecon-credit --limit 1
 $PREFECT --no-prompt deploy --all

@@ -121,7 +121,9 @@ def cmd_run_nightly(args) -> int:
 
     Settings.from_env()  # fail fast, before Prefect starts
     from flows.nightly import nightly
+    from payrecon.deployments import ensure_concurrency_limits
 
+    ensure_concurrency_limits()
     result = nightly(as_of=args.as_of)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0

@@ -206,6 +206,7 @@ def run_demo(settings: Settings | None = None) -> str:
 
     from flows.nightly import nightly
     from ledger import schema
+    from payrecon.deployments import ensure_concurrency_limits
     from payrecon.services.imports import IMPORT_ORDER, import_export
     from payrecon.workspace import Workspace
 
@@ -215,6 +216,7 @@ def run_demo(settings: Settings | None = None) -> str:
         import_export(workspace.engine, workspace.raw_store, kind, paths[kind]).line()
         for kind in IMPORT_ORDER
     ]
+    ensure_concurrency_limits()
     result = nightly(as_of=DEMO_DAY)
     j, p = schema.journal_entries, schema.postings
     with workspace.engine.connect() as conn:

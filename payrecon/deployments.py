@@ -53,9 +53,27 @@ def build_deployments(specs: list[dict]):
     return deployments
 
 
+#: Crediting holds this global limit (strict: a missing limit fails the run instead of passing).
+CREDIT_LIMIT = "payrecon-credit"
+
+
+def ensure_concurrency_limits() -> None:
+    """Create the limits the flows hold, where they are missing (part of set-up, like a migration)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(CREDIT_LIMIT)
+        except ObjectNotFound:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=CREDIT_LIMIT, limit=1))
+
+
 def serve_all() -> None:
     from prefect import serve
 
+    ensure_concurrency_limits()
     serve(*build_deployments(load_deployment_specs()))
 
 

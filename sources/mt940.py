@@ -75,17 +75,19 @@ StatementSummary: statement_id is the :20: reference, sequence the :28C: text as
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 from sources.errors import MalformedFile
 from sources.parsing import clean, decode_text
-from sources.records import NormalizedRecord, ParseResult, StatementSummary, make_line_id
+from sources.records import NormalizedRecord, ParseResult, StatementSummary
 
 # --------------------------------------------------------------------------------------------------
 # Text layer: bytes -> lines, without the transmission framing
@@ -156,26 +158,6 @@ def _decode(data: bytes) -> tuple[str, str]:
     return best[3], best[2]
 
 
-@dataclass
-class Field:
-    """One field `:tag:content`; `lines` are the content's lines, continuation lines included."""
-
-    tag: str
-    line_no: int
-    lines: list[str]
-    message_type: str  # "940" or "942", from the envelope or pseudo-header in force
-
-    @property
-    def joined(self) -> str:
-        return "".join(self.lines)
-
-
-@dataclass
-class FieldStream:
-    fields: list[Field]
-    warnings: list[str]
-
-
 def _without_envelope(line: str) -> tuple[str, str | None]:
     """A line without the `{1:}{2:}{3:}{4:` / `-}{5:}` envelope blocks, and the message type its
     application header {2:I940/O942...} names, if any."""
@@ -187,54 +169,36 @@ def _without_envelope(line: str) -> tuple[str, str | None]:
     return ("-" if line.startswith("-}") else line), message_type
 
 
-def _text_lines(text: str) -> list[tuple[int, str]]:
-    """Numbered lines (CRLF, CR or LF), with a tag broken after its first colon (":" / "86:...")
-    put back together."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    numbered: list[tuple[int, str]] = []
-    skip_next = False
-    for index, line in enumerate(lines):
-        if skip_next:
-            skip_next = False
-            continue
-        following = lines[index + 1] if index + 1 < len(lines) else ""
-        if line.strip() == ":" and _FIELD_LINE.match(":" + following):
-            line, skip_next = ":" + following, True
-        numbered.append((index + 1, line))
-    return numbered
+#: Bytes read at a time. Blocks end at a line feed, so a UTF-8 sequence, a CRLF or a control byte
+#: between CR and LF never straddles two blocks and each block decodes on its own.
+_BLOCK_BYTES = 4 << 20
+_CONTROL_DELETE = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
 
 
-def _split_fields(text: str) -> FieldStream:
-    """Cut the text into fields; strip the envelope and pseudo-headers; note the message type."""
-    fields: list[Field] = []
-    stray: list[int] = []
-    current: Field | None = None
-    message_type = "940"
-    for line_no, raw in _text_lines(text):
-        line, named_type = _without_envelope(raw)
-        message_type = named_type or message_type
-        pseudo = _PSEUDO_HEADER.match(line.strip())
-        if pseudo:
-            message_type, current = pseudo.group(1), None
-            continue
-        if _END_OF_MESSAGE.match(line.strip()):
-            current = None
-            continue
-        if not line.strip():
-            continue
-        match = _FIELD_LINE.match(line)
-        if match:
-            current = Field(match.group(1), line_no, [match.group(2)], message_type)
-            fields.append(current)
-        elif current is not None:
-            current.lines.append(line)
-        else:
-            stray.append(line_no)
-    warnings: list[str] = []
-    if stray:
-        where = ", ".join(map(str, stray[:5])) + (" ..." if len(stray) > 5 else "")
-        warnings.append(f"{len(stray)} line(s) outside any field ignored (line {where})")
-    return FieldStream(fields, warnings)
+def _blocks(path: Path) -> Iterator[bytes]:
+    """The file in blocks of about _BLOCK_BYTES that end after a line feed (the last one may not)."""
+    with open(path, "rb") as handle:
+        pieces: list[bytes] = []
+        while True:
+            block = handle.read(_BLOCK_BYTES)
+            if not block:
+                if pieces:
+                    yield b"".join(pieces)
+                return
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:
+                pieces.append(block)
+                continue
+            pieces.append(block[:cut] if cut < len(block) else block)
+            yield b"".join(pieces) if len(pieces) > 1 else pieces[0]
+            pieces = [block[cut:]] if cut < len(block) else []
+
+
+def _normalized(text: str) -> str:
+    """CRLF and CR as LF (a block never ends between CR and LF, see _BLOCK_BYTES)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 # --------------------------------------------------------------------------------------------------
@@ -247,10 +211,19 @@ _SWIFT_AMOUNT = re.compile(r"^(\d+)(?:,(\d*))?$")
 def swift_amount(raw: str, negative: bool = False) -> str | None:
     """A SWIFT amount (digits, decimal comma: `380115,` `0,12` `000147,64`) as a canonical decimal
     string with at least two decimals ('380115.00'), signed; None when it is not an amount."""
-    match = _SWIFT_AMOUNT.match(raw.strip())
+    text = raw.strip()
+    match = _SWIFT_AMOUNT.match(text)
     if not match:
         return None
     whole, fraction = match.group(1), match.group(2) or ""
+    if len(whole) + len(fraction) <= 26 and text.isascii():
+        # What the Decimal path below gives, by string: no leading zeros, at least two decimals.
+        digits = whole.lstrip("0") or "0"
+        if len(fraction) < 2:
+            fraction = (fraction + "00")[:2]
+        if negative and (digits != "0" or fraction.strip("0")):
+            return f"-{digits}.{fraction}"
+        return f"{digits}.{fraction}"
     try:
         value = Decimal(f"{whole}.{fraction or '0'}").quantize(Decimal(1).scaleb(-max(2, len(fraction))))
     except InvalidOperation:  # more digits than Decimal's 28-digit context: not a SWIFT 15d amount
@@ -266,6 +239,7 @@ def swift_year(yy: str) -> int:
     return 2000 + year if year < 80 else 1900 + year
 
 
+@lru_cache(maxsize=4096)
 def swift_date(yymmdd: str) -> str | None:
     """YYMMDD as ISO YYYY-MM-DD, or None when it is not a calendar date (30 February)."""
     if not re.fullmatch(r"\d{6}", yymmdd):
@@ -276,6 +250,7 @@ def swift_date(yymmdd: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=4096)
 def entry_date(value_yymmdd: str, mmdd: str) -> str | None:
     """The :61: entry date MMDD as ISO, its year taken from the value date across the year end."""
     value_year = swift_year(value_yymmdd[:2])
@@ -348,9 +323,9 @@ class StatementLine:
     non_swift: list[str] = field(default_factory=list)  # :NS: lines
 
     @classmethod
-    def parse(cls, source: Field) -> StatementLine:
-        lines = [line.rstrip() for line in source.lines]
-        line = cls(line_no=source.line_no, raw="\n".join(lines))
+    def parse(cls, line_no: int, field_lines: list[str]) -> StatementLine:
+        lines = [line.rstrip() for line in field_lines]
+        line = cls(line_no=line_no, raw="\n".join(lines))
         match = _STATEMENT_LINE.match(lines[0].strip())
         details_from = 1
         if not match and len(lines) > 1:
@@ -368,7 +343,8 @@ class StatementLine:
         customer, _, bank = match["references"].partition("//")
         line.customer_ref = customer.strip() or None
         line.bank_ref = bank.strip() or None
-        line.supplementary_details = clean(" ".join(lines[details_from:]))
+        if len(lines) > details_from:
+            line.supplementary_details = clean(" ".join(lines[details_from:]))
         return line
 
     @property
@@ -457,6 +433,10 @@ def _next_subfield(key: str) -> str:
     return "60" if key == "29" else f"{int(key) + 1:02d}"
 
 
+#: The subfield a bank fills after each purpose or name subfield (see _next_subfield).
+_NEXT_SUBFIELD = {key: ("60" if key == "29" else f"{int(key) + 1:02d}") for key in (*_GVC_PURPOSE, "32", "33")}
+
+
 def _continues(piece: str, previous: tuple[str, str], key: str, text: str) -> bool:
     """Whether subfield `key` carries on the text of the piece before it, without a separator.
 
@@ -466,7 +446,8 @@ def _continues(piece: str, previous: tuple[str, str], key: str, text: str) -> bo
     the following subfields until the next keyword).
     """
     previous_key, previous_text = previous
-    if key != _next_subfield(previous_key) or _NEW_ITEM.match(text):
+    following = _NEXT_SUBFIELD.get(previous_key) or _next_subfield(previous_key)
+    if key != following or _NEW_ITEM.match(text):
         return False
     if len(previous_text) >= _GVC_SUBFIELD_WIDTH:
         return True
@@ -481,12 +462,12 @@ def _join_subfields(parts: list[tuple[str, str]]) -> list[str]:
     """Merge the subfields that continue each other; return the pieces of text the bank meant."""
     pieces: list[str] = []
     previous: tuple[str, str] | None = None
-    for key, text in parts:
-        if pieces and previous and _continues(pieces[-1], previous, key, text):
-            pieces[-1] += text
+    for part in parts:
+        if previous is not None and _continues(pieces[-1], previous, *part):
+            pieces[-1] += part[1]
         else:
-            pieces.append(text)
-        previous = (key, text)
+            pieces.append(part[1])
+        previous = part
     return pieces
 
 
@@ -509,30 +490,38 @@ def _sepa_purpose(pieces: list[str]) -> tuple[dict[str, str], list[str]]:
     return keywords, remittance
 
 
+_GVC_KNOWN = frozenset({"00", "10", "30", "31", "32", "33", "34", *_GVC_PURPOSE})
+
+
 def _gvc_information(text: str) -> AccountOwnerInformation | None:
     """German structured field 86: GVC, then ?NN subfields (lines already joined without separator)."""
     match = _GVC.match(text)
     if not match:
         return None
-    body = text[match.end() :]
-    marks = list(_GVC_SUBFIELD.finditer(body))
+    # [text before the first ?NN (ignored), key, text, key, text, ...]
+    cut = _GVC_SUBFIELD.split(text[match.end() :])
     subfields: dict[str, list[str]] = {}
-    for number, mark in enumerate(marks):
-        end = marks[number + 1].start() if number + 1 < len(marks) else len(body)
-        subfields.setdefault(mark.group(1), []).append(body[mark.end() : end])
+    for index in range(1, len(cut), 2):
+        key = cut[index]
+        if key in subfields:
+            subfields[key].append(cut[index + 1])
+        else:
+            subfields[key] = [cut[index + 1]]
 
     def single(key: str) -> str | None:
-        return clean("".join(subfields.get(key, [])))
+        parts = subfields.get(key)
+        return clean(parts[0] if len(parts) == 1 else "".join(parts)) if parts else None
 
-    purpose = [(key, part) for key in _GVC_PURPOSE for part in subfields.get(key, [])]
-    keywords, remittance = _sepa_purpose(_join_subfields(purpose))
-    names = [(key, part) for key in ("32", "33") for part in subfields.get(key, [])]
+    purpose = [(key, part) for key in _GVC_PURPOSE if key in subfields for part in subfields[key]]
+    keywords, remittance = _sepa_purpose(_join_subfields(purpose)) if purpose else ({}, [])
+    names = [(key, part) for key in ("32", "33") if key in subfields for part in subfields[key]]
+    iban = keywords.get("IBAN")
     info = AccountOwnerInformation(
         structure="gvc",
-        counterparty_name=clean(" ".join(_join_subfields(names))),
-        counterparty_account=_account(single("31")) or _account(keywords.get("IBAN")),
-        remittance=clean(" ".join(remittance)),
-        end_to_end_id=_no_ref(keywords.get("EREF")),
+        counterparty_name=clean(" ".join(_join_subfields(names))) if names else None,
+        counterparty_account=_account(single("31")) or (_account(iban) if iban else None),
+        remittance=clean(" ".join(remittance)) if remittance else None,
+        end_to_end_id=_no_ref(keywords["EREF"]) if "EREF" in keywords else None,
     )
     extra = {
         "gvc": match.group(1),
@@ -541,12 +530,13 @@ def _gvc_information(text: str) -> AccountOwnerInformation | None:
         "counterparty_bank": single("30"),
         "text_key_extension": single("34"),
     }
-    for keyword, name in _SEPA_EXTRA.items():
-        if keyword in keywords and extra.get(name) is None:
-            extra[name] = clean(keywords[keyword])
-    known = {"00", "10", "30", "31", "32", "33", "34", *_GVC_PURPOSE}
-    other = "".join(f"?{key}{''.join(parts)}" for key, parts in subfields.items() if key not in known)
-    extra["other_subfields"] = clean(other)
+    if keywords:
+        for keyword, name in _SEPA_EXTRA.items():
+            if keyword in keywords and extra.get(name) is None:
+                extra[name] = clean(keywords[keyword])
+    if not _GVC_KNOWN.issuperset(subfields):
+        other = "".join(f"?{key}{''.join(parts)}" for key, parts in subfields.items() if key not in _GVC_KNOWN)
+        extra["other_subfields"] = clean(other)
     info.extra = {key: value for key, value in extra.items() if value}
     return info
 
@@ -709,57 +699,41 @@ class Statement:
         return account or None
 
 
-def _group_statements(fields: list[Field]) -> list[Statement]:
-    statements: list[Statement] = []
-    current: Statement | None = None
-    previous_tag: str | None = None
-    for item in fields:
-        if item.tag == "20" or current is None:
-            current = Statement(first_line=item.line_no, first_tag=item.tag, message_type=item.message_type)
-            statements.append(current)
-            previous_tag = None
-        _apply_field(current, item, previous_tag)
-        # :86: and :NS: right after a :61: belong to it; any other field ends the line's block.
-        follows_line = item.tag == "61" or (item.tag in ("86", "NS") and previous_tag == "61")
-        previous_tag = "61" if follows_line else item.tag
-    return statements
-
-
-def _apply_field(statement: Statement, item: Field, previous_tag: str | None) -> None:
+def _apply_field(statement: Statement, tag: str, line_no: int, lines: list[str], previous_tag: str | None) -> None:
     """Put one field into its statement (SWIFT MT940 field order, tolerantly)."""
-    tag, text, where = item.tag, item.joined.strip(), f"line {item.line_no}"
-    if tag == "20":
+    text = (lines[0] if len(lines) == 1 else "".join(lines)).strip()
+    if tag == "61":
+        if statement.closing is not None:
+            statement.notes.append(f"line {line_no}: :61: after the closing balance of statement {statement.label}")
+        statement.lines.append(StatementLine.parse(line_no, lines))
+    elif tag == "86" and previous_tag == "61" and statement.lines:
+        line = statement.lines[-1]
+        line.information = (line.information or []) + lines
+    elif tag == "20":
         statement.reference = text or None
     elif tag == "21":
         statement.related_reference = text or None
     elif tag in ("25", "25P"):
         if statement.account_raw is not None:
             statement.problems.append(
-                f"{where}: a second :{tag}: (account) inside statement {statement.label}; "
+                f"line {line_no}: a second :{tag}: (account) inside statement {statement.label}; "
                 "the statement is damaged"
             )
         else:
-            statement.account_raw = item.lines[0].strip() if tag == "25P" else text
+            statement.account_raw = lines[0].strip() if tag == "25P" else text
     elif tag in ("28", "28C"):
         statement.number = re.sub(r"\s", "", text) or None
     elif tag in ("60F", "60M"):
         statement.opening = Balance.parse(text)
-        statement.opening_line = item.line_no
+        statement.opening_line = line_no
         if statement.opening is None:
-            statement.notes.append(f"{where}: opening balance :{tag}:{text} is not readable")
+            statement.notes.append(f"line {line_no}: opening balance :{tag}:{text} is not readable")
     elif tag in ("62F", "62M"):
         statement.closing = Balance.parse(text)
         if statement.closing is None:
-            statement.notes.append(f"{where}: closing balance :{tag}:{text} is not readable")
-    elif tag == "61":
-        if statement.closing is not None:
-            statement.notes.append(f"{where}: :61: after the closing balance of statement {statement.label}")
-        statement.lines.append(StatementLine.parse(item))
-    elif tag == "86" and previous_tag == "61" and statement.lines:
-        line = statement.lines[-1]
-        line.information = (line.information or []) + item.lines
+            statement.notes.append(f"line {line_no}: closing balance :{tag}:{text} is not readable")
     elif tag == "NS" and previous_tag == "61" and statement.lines:
-        statement.lines[-1].non_swift.extend(item.lines)
+        statement.lines[-1].non_swift.extend(lines)
     elif tag in _INTERIM_TAGS:
         statement.interim = True
         if tag == "34F" and re.match(r"^[A-Z]{3}", text):
@@ -813,79 +787,342 @@ class Mt940Source:
         return {b"20", b"25"} <= found and bool(found & {b"60F", b"60M", b"28C", b"34F"})
 
     def parse(self, path: Path) -> ParseResult:
-        data = path.read_bytes()
-        warnings: list[str] = []
-        controls = _CONTROL_BYTES.findall(data)
+        reader = _Reader(self, path, keep_statements=True)
+        records = list(reader.records())
+        return ParseResult(
+            records=records,
+            transactions_found=reader.found,
+            warnings=reader.all_warnings(),
+            statements=reader.statements,
+        )
+
+    def iter_records(self, path: Path) -> Iterator[NormalizedRecord]:
+        """The records one at a time, in the order parse() gives them, for callers that must not hold
+        a large file's lines in memory: a UTF-8 file is read in blocks (a file in a single-byte
+        encoding is decoded whole, as its encoding is told from all of its text). Statement
+        summaries and warnings are not kept; MalformedFile is raised as parse() raises it, before
+        any record of a file whose every statement is broken."""
+        return _Reader(self, path, keep_statements=False).records()
+
+
+class _Occurrences:
+    """How many times each line identity occurred in the file, in about 16 bytes per identity.
+
+    The identities' 16-byte digests are kept in 65536 buckets (by their first two bytes) as one
+    bytearray each, not as one Python object per line: a 1 GB file has millions of lines. A count
+    is only kept, in a dict, for the identities that occur more than once.
+    """
+
+    _WIDTH = 14  # bytes kept per digest: the first two choose the bucket
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, bytearray] = {}
+        self._repeated: dict[bytes, int] = {}
+
+    def add(self, digest: bytes) -> int:
+        """Count one more occurrence of `digest` (16 bytes); returns how many there are now."""
+        number = (digest[0] << 8) | digest[1]
+        bucket = self._buckets.get(number)
+        if bucket is None:
+            bucket = self._buckets[number] = bytearray()
+        rest = digest[2:]
+        at = bucket.find(rest)
+        while at >= 0 and at % self._WIDTH:
+            at = bucket.find(rest, at + 1)
+        if at < 0:
+            bucket += rest
+            return 1
+        count = self._repeated.get(digest, 1) + 1
+        self._repeated[digest] = count
+        return count
+
+
+class _Reader:
+    """One pass over one file: lines -> fields -> statements -> records, a block of text at a time.
+
+    Fields are applied to their statement as they end and a statement's records are built when the
+    next statement starts, so only one statement is held; the warnings come in the order parse()
+    lists them. Records of broken statements wait until a statement is found fine (see the
+    tolerance policy in the module docstring).
+    """
+
+    def __init__(self, source: Mt940Source, path: Path, keep_statements: bool):
+        self.name = source.name
+        self.path = path
+        self.keep_statements = keep_statements
+        self.head_warnings: list[str] = []
+        self.warnings: list[str] = []  # the statements', in file order
+        self.tail_warnings: list[str] = []
+        self.statements: list[StatementSummary] = []
+        self.stray: list[int] = []
+        self.stray_count = 0
+        self.found = 0
+        self.interim_lines = 0
+        self.seen = _Occurrences()
+        self.last_closing: dict[tuple[str | None, str | None], tuple[str, Balance]] = {}
+        self.structure_found = False
+        self.first_problem: str | None = None
+        self.statement_count = 0
+        self.fine_found = False
+        self.held: list[NormalizedRecord] = []
+        self.ready: list[NormalizedRecord] = []
+        # the field being read and the statement it goes to
+        self.message_type = "940"
+        self.field_tag: str | None = None
+        self.field_line = 0
+        self.field_lines: list[str] = []
+        self.field_type = "940"
+        self.statement: Statement | None = None
+        self.previous_tag: str | None = None
+
+    # -- text -------------------------------------------------------------------------------------
+
+    def _texts(self) -> Iterator[str]:
+        """The file's text in blocks, control bytes removed, line ends as LF."""
+        controls = 0
+        kinds: set[int] = set()
+        utf8 = True
+        for block in _blocks(self.path):
+            kept = block.translate(None, _CONTROL_DELETE)
+            if len(kept) != len(block):
+                found = _CONTROL_BYTES.findall(block)
+                controls += len(found)
+                kinds.update(c[0] for c in found)
+            if utf8 and not kept.isascii():
+                try:
+                    kept.decode("utf-8")
+                except UnicodeDecodeError:
+                    utf8 = False
         if controls:
-            kinds = ", ".join(sorted({f"0x{c[0]:02X}" for c in controls}))
-            warnings.append(f"removed {len(controls)} control byte(s) ({kinds}), e.g. the SOH/ETX framing")
-            data = _CONTROL_BYTES.sub(b"", data)
-        text, encoding = _decode(data)
-        if encoding not in ("utf-8", "utf-8-sig"):
-            warnings.append(f"not UTF-8; decoded as {encoding} (check accented names)")
-        stream = _split_fields(text)
-        warnings.extend(stream.warnings)
-        if not any(item.tag in _STRUCTURE_TAGS for item in stream.fields):
+            names = ", ".join(sorted({f"0x{c:02X}" for c in kinds}))
+            self.head_warnings.append(f"removed {controls} control byte(s) ({names}), e.g. the SOH/ETX framing")
+        if not utf8:
+            data = self.path.read_bytes()
+            if controls:
+                data = _CONTROL_BYTES.sub(b"", data)
+            text, encoding = _decode(data)
+            del data
+            if encoding not in ("utf-8", "utf-8-sig"):
+                self.head_warnings.append(f"not UTF-8; decoded as {encoding} (check accented names)")
+            yield _normalized(text)
+            return
+        first = True
+        for block in _blocks(self.path):
+            if controls:
+                block = block.translate(None, _CONTROL_DELETE)
+            text = block.decode("utf-8-sig" if first else "utf-8")
+            first = False
+            yield _normalized(text)
+
+    # -- the streaming loop -----------------------------------------------------------------------
+
+    def records(self) -> Iterator[NormalizedRecord]:
+        number = 0
+        carry = ""
+        pending: tuple[int, str] | None = None  # a line that is only ":", waiting for the next one
+        line_of = self._line
+        for text in self._texts():
+            lines = text.split("\n")
+            lines[0] = carry + lines[0]
+            carry = lines.pop()
+            for line in lines:
+                number += 1
+                if pending is not None:
+                    pending = self._resolve(pending, number, line)
+                    if pending is None:
+                        continue
+                    pending = None
+                stripped = line.strip()
+                if not stripped:
+                    continue
+                first = stripped[0]
+                if first != ":" and first != "{" and first != "-":
+                    # a continuation line (the common case, inlined)
+                    if self.field_tag is not None:
+                        self.field_lines.append(line)
+                    else:
+                        self._stray(number)
+                elif stripped == ":":
+                    pending = (number, line)
+                else:
+                    line_of(number, line)
+            if self.ready:
+                yield from self.ready
+                self.ready = []
+        # the text's last line: what follows the last line feed (often nothing)
+        number += 1
+        if pending is None or self._resolve(pending, number, carry) is not None:
+            line_of(number, carry)
+        self._end_field()
+        self._end_statement()
+        if not self.structure_found:
             raise MalformedFile(
-                f"{path.name}: not an MT940 statement: no :20:, :25:, :60F:, :61: or :62F: field found"
+                f"{self.path.name}: not an MT940 statement: no :20:, :25:, :60F:, :61: or :62F: field found"
             )
-        statements = _group_statements(stream.fields)
-        for statement in statements:
-            _validate(statement)
-        if all(statement.problems for statement in statements):
-            raise MalformedFile(f"{path.name}: {statements[0].problems[0]}")
-        return self._result(statements, warnings)
+        if not self.fine_found:
+            raise MalformedFile(f"{self.path.name}: {self.first_problem}")
+        self._finish()
+        yield from self.ready
+        self.ready = []
 
-    def _result(self, statements: list[Statement], warnings: list[str]) -> ParseResult:
-        records: list[NormalizedRecord] = []
-        summaries: list[StatementSummary] = []
-        seen: Counter[tuple] = Counter()
-        interim_lines = 0
-        for statement in statements:
-            for problem in statement.problems:
-                warnings.append(f"{problem}; its {len(statement.lines)} line(s) are emitted for quarantine")
-            warnings.extend(statement.notes)
-            if statement.interim:
-                interim_lines += len(statement.lines)
-                continue
-            statement_records = [self._record(statement, line, seen, warnings) for line in statement.lines]
-            records.extend(statement_records)
-            summaries.append(self._summary(statement, statement_records))
-        if interim_lines:
-            warnings.append(
-                f"{interim_lines} interim line(s) of MT942 report(s) were not booked and are not bank lines "
-                "(only booked entries count); they are counted but not emitted"
+    def _resolve(self, pending: tuple[int, str], number: int, line: str) -> tuple[int, str] | None:
+        """A line that is only ":" followed by `line`: one field line when together they make one
+        (returns None: `line` is used up), else the ":" line read as it is (returns `pending`)."""
+        if _FIELD_LINE.match(":" + line):
+            self._line(pending[0], ":" + line)
+            return None
+        self._line(*pending)
+        return pending
+
+    def _stray(self, number: int) -> None:
+        self.stray_count += 1
+        if len(self.stray) < 5:
+            self.stray.append(number)
+
+    def _line(self, number: int, raw: str) -> None:
+        """One line, in full: envelope, pseudo-header, end of message, field start or continuation."""
+        line, named_type = _without_envelope(raw)
+        self.message_type = named_type or self.message_type
+        stripped = line.strip()
+        pseudo = _PSEUDO_HEADER.match(stripped)
+        if pseudo:
+            self._end_field()
+            self.message_type = pseudo.group(1)
+            return
+        if _END_OF_MESSAGE.match(stripped):
+            self._end_field()
+            return
+        if not stripped:
+            return
+        match = _FIELD_LINE.match(line)
+        if match:
+            self._end_field()
+            self.field_tag, self.field_line, self.field_lines = match.group(1), number, [match.group(2)]
+            self.field_type = self.message_type
+        elif self.field_tag is not None:
+            self.field_lines.append(line)
+        else:
+            self._stray(number)
+
+    # -- fields and statements --------------------------------------------------------------------
+
+    def _end_field(self) -> None:
+        """The field being read is complete: put it into its statement (a :20: starts a new one)."""
+        tag = self.field_tag
+        if tag is None:
+            return
+        self.field_tag = None
+        if tag in _STRUCTURE_TAGS:
+            self.structure_found = True
+        statement = self.statement
+        if tag == "20" or statement is None:
+            self._end_statement()
+            statement = self.statement = Statement(
+                first_line=self.field_line, first_tag=tag, message_type=self.field_type
             )
-        warnings.extend(_balance_chain(statements))
-        found = sum(len(statement.lines) for statement in statements)
-        if not found:
-            warnings.append("the file holds statements but no :61: statement lines")
-        return ParseResult(records=records, transactions_found=found, warnings=warnings, statements=summaries)
+            self.previous_tag = None
+        previous_tag = self.previous_tag
+        _apply_field(statement, tag, self.field_line, self.field_lines, previous_tag)
+        # :86: and :NS: right after a :61: belong to it; any other field ends the line's block.
+        follows_line = tag == "61" or (previous_tag == "61" and (tag == "86" or tag == "NS"))
+        self.previous_tag = "61" if follows_line else tag
 
-    def _record(self, statement: Statement, line: StatementLine, seen: Counter[tuple],
-                warnings: list[str]) -> NormalizedRecord:
+    def _end_statement(self) -> None:
+        statement = self.statement
+        if statement is None:
+            return
+        self.statement = None
+        _validate(statement)
+        self.statement_count += 1
+        if self.statement_count == 1 and statement.problems:
+            self.first_problem = statement.problems[0]
         account = statement.account
+        warnings = self.warnings
+        for problem in statement.problems:
+            warnings.append(f"{problem}; its {len(statement.lines)} line(s) are emitted for quarantine")
+        warnings.extend(statement.notes)
+        self.found += len(statement.lines)
+        if statement.interim:
+            self.interim_lines += len(statement.lines)
+            records: list[NormalizedRecord] = []
+        else:
+            currency = statement.currency
+            records = [self._record(statement, account, currency, line) for line in statement.lines]
+            if self.keep_statements:
+                self.statements.append(self._summary(statement, account, currency, records))
+            self._chain(statement, account, currency)
+        if statement.problems and not self.fine_found:
+            self.held.extend(records)
+            return
+        if not self.fine_found:
+            self.fine_found = True
+            self.ready.extend(self.held)
+            self.held = []
+        self.ready.extend(records)
+
+    def _chain(self, statement: Statement, account: str | None, currency: str | None) -> None:
+        """The :62a: of a statement should be the :60a: of the account's next statement in the file."""
+        key = (account, currency)
+        if statement.opening and key in self.last_closing:
+            label, closing = self.last_closing[key]
+            if Decimal(closing.amount) != Decimal(statement.opening.amount):
+                self.tail_warnings.append(
+                    f"balance chain broken for {account}: statement {label} closes at "
+                    f"{closing.amount}, the next one {statement.label} opens at {statement.opening.amount}"
+                )
+        if statement.closing:
+            self.last_closing[key] = (statement.label, statement.closing)
+
+    def _finish(self) -> None:
+        chain = self.tail_warnings
+        self.tail_warnings = []
+        if self.interim_lines:
+            self.tail_warnings.append(
+                f"{self.interim_lines} interim line(s) of MT942 report(s) were not booked and are not bank "
+                "lines (only booked entries count); they are counted but not emitted"
+            )
+        self.tail_warnings.extend(chain)
+        if not self.found:
+            self.tail_warnings.append("the file holds statements but no :61: statement lines")
+
+    def all_warnings(self) -> list[str]:
+        warnings = list(self.head_warnings)
+        if self.stray_count:
+            where = ", ".join(map(str, self.stray)) + (" ..." if self.stray_count > 5 else "")
+            warnings.append(f"{self.stray_count} line(s) outside any field ignored (line {where})")
+        return warnings + self.warnings + self.tail_warnings
+
+    # -- records ----------------------------------------------------------------------------------
+
+    def _record(self, statement: Statement, account: str | None, currency: str | None,
+                line: StatementLine) -> NormalizedRecord:
+        warnings = self.warnings
         if not line.understood:
             warnings.append(f"line {line.line_no}: :61: statement line not understood ({line.raw[:40]!r}); "
                             "emitted with its raw text as the amount for quarantine")
             amount, value_date, booking_date = line.raw, None, None
         else:
-            amount = line.amount() or line.amount_raw
-            value_date = line.value_date() or line.value_date_raw
-            booking_date = line.booking_date() or f"{line.value_date_raw}{line.entry_date_raw or ''}"
-            if line.value_date() is None:
+            parsed_amount, parsed_value_date, parsed_booking_date = line.amount(), line.value_date(), line.booking_date()
+            amount = parsed_amount or line.amount_raw
+            value_date = parsed_value_date or line.value_date_raw
+            booking_date = parsed_booking_date or f"{line.value_date_raw}{line.entry_date_raw or ''}"
+            if parsed_value_date is None:
                 warnings.append(f"line {line.line_no}: :61: value date {line.value_date_raw} is not a calendar "
                                 "date; left raw for quarantine")
-            if line.booking_date() is None and line.entry_date_raw:
+            if parsed_booking_date is None and line.entry_date_raw:
                 warnings.append(f"line {line.line_no}: :61: entry date {line.entry_date_raw} is not a calendar "
                                 "date; left raw for quarantine")
-            if line.amount() is None:
+            if parsed_amount is None:
                 warnings.append(f"line {line.line_no}: :61: amount {line.amount_raw!r} is not a SWIFT amount")
         info = read_information(line.information) if line.information else None
         identity = (account, line.bank_ref, line.value_date_raw, line.entry_date_raw, amount, line.mark,
                     line.customer_ref)
         # Identical lines inside one file are distinct movements; number them so each keeps its id.
-        seen[identity] += 1
+        # The identity is counted by a digest of its parts (None written as NUL, which the text cannot
+        # hold: control bytes are removed) so that a large file's counts stay small.
+        key = "\x1f".join(["\x00" if part is None else part for part in identity])
+        occurrence = self.seen.add(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest())
+        line_id_text = "\x1f".join([self.name, *["" if part is None else part for part in identity], str(occurrence)])
         extra: dict[str, str | int | None] = {
             "statement_ref": statement.reference,
             "statement_number": statement.number,
@@ -907,23 +1144,25 @@ class Mt940Source:
             booking_date=booking_date,
             value_date=value_date,
             amount=amount,
-            currency=statement.currency,
+            currency=currency,
             counterparty_name=info.counterparty_name if info else None,
             counterparty_account=info.counterparty_account if info else None,
             counterparty_tax_id=None,
             remittance=info.remittance if info else None,
             end_to_end_id=info.end_to_end_id if info else None,
             bank_ref=line.reference(),
-            line_id=make_line_id(self.name, *identity, seen[identity]),
+            # make_line_id(self.name, *identity, occurrence), in one call
+            line_id=hashlib.sha256(line_id_text.encode("utf-8")).hexdigest()[:32],
             extra={key: value for key, value in extra.items() if value is not None},
         )
 
     @staticmethod
-    def _summary(statement: Statement, records: list[NormalizedRecord]) -> StatementSummary:
+    def _summary(statement: Statement, account: str | None, currency: str | None,
+                 records: list[NormalizedRecord]) -> StatementSummary:
         opening, closing = statement.opening, statement.closing
         return StatementSummary(
-            account=statement.account,
-            currency=statement.currency,
+            account=account,
+            currency=currency,
             statement_id=statement.reference,
             sequence=statement.number,
             opening_balance=opening.amount if opening else None,
@@ -932,23 +1171,3 @@ class Mt940Source:
             closing_date=closing.date if closing else None,
             line_ids=tuple(record.line_id for record in records),
         )
-
-
-def _balance_chain(statements: list[Statement]) -> list[str]:
-    """The :62a: of a statement should be the :60a: of the account's next statement in the file."""
-    warnings: list[str] = []
-    last_closing: dict[tuple[str | None, str | None], tuple[Statement, Balance]] = {}
-    for statement in statements:
-        if statement.interim:
-            continue
-        key = (statement.account, statement.currency)
-        if statement.opening and key in last_closing:
-            previous, closing = last_closing[key]
-            if Decimal(closing.amount) != Decimal(statement.opening.amount):
-                warnings.append(
-                    f"balance chain broken for {statement.account}: statement {previous.label} closes at "
-                    f"{closing.amount}, the next one {statement.label} opens at {statement.opening.amount}"
-                )
-        if statement.closing:
-            last_closing[key] = (statement, statement.closing)
-    return warnings

@@ -7,9 +7,11 @@ from datetime import date
 from pathlib import Path
 
 from prefect import task
+from prefect.concurrency.sync import concurrency
 from prefect.events import emit_event
 from prefect.logging import get_run_logger
 
+from payrecon.deployments import CREDIT_LIMIT
 from payrecon.mail import Mailer
 from payrecon.services.ingest import FileOutcome, expand_paths, ingest_file
 from payrecon.services.notifications import NotificationSummary, current_flags, send_notifications
@@ -36,7 +38,10 @@ def ingest_file_task(settings: Settings, path: Path) -> FileOutcome:
 
 @task(name="match-and-credit", retries=2, retry_delay_seconds=5)
 def reconcile_task(settings: Settings, as_of: date) -> ReconcileSummary:
-    summary = reconcile(Workspace(settings).engine, settings.auto_credit_threshold, as_of)
+    # One crediting run at a time across every worker; the database's keys make it exactly-once
+    # even without the limit, which only keeps concurrent runs from racing for the same lines.
+    with concurrency(CREDIT_LIMIT, occupy=1, strict=True):
+        summary = reconcile(Workspace(settings).engine, settings.auto_credit_threshold, as_of)
     get_run_logger().info(
         "%s lines decided: %s credits, %s exceptions", summary.lines_decided, summary.credits, summary.exceptions
     )

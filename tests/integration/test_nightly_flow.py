@@ -30,7 +30,9 @@ async def _artifacts(key):
 
 def test_nightly_flow_runs_end_to_end_and_twice_adds_nothing(prefect_server, workspace_env):
     from flows.nightly import nightly
+    from payrecon.deployments import ensure_concurrency_limits
 
+    ensure_concurrency_limits()
     workspace = Workspace(workspace_env)
     paths = write_demo_files(workspace_env.home)
     for kind in IMPORT_ORDER:
@@ -66,3 +68,23 @@ def test_prefect_yaml_declares_the_nightly_schedule_that_serve_uses():
     assert deployment.name == "nightly"
     schedule = deployment.schedules[0].schedule
     assert schedule.cron == "0 2 * * *" and schedule.timezone == "Europe/Kyiv"
+
+
+def test_crediting_fails_loudly_without_its_concurrency_limit(prefect_server, workspace_env):
+    """strict=True: a missing limit is an error, not a silent pass; set-up creates it."""
+    from prefect.client.orchestration import get_client
+
+    from payrecon.deployments import CREDIT_LIMIT, ensure_concurrency_limits
+    from tasks.pipeline import reconcile_task
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.delete_global_concurrency_limit_by_name(CREDIT_LIMIT)
+        except Exception:  # noqa: BLE001 - not there yet
+            pass
+    with pytest.raises(Exception, match=CREDIT_LIMIT):
+        reconcile_task(workspace_env, DEMO_DAY)
+    ensure_concurrency_limits()
+    with get_client(sync_client=True) as client:
+        assert client.read_global_concurrency_limit_by_name(CREDIT_LIMIT).limit == 1
+    assert reconcile_task(workspace_env, DEMO_DAY).credits == 0
