@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -47,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     ingest.add_argument("--source", help="force a source instead of detecting it")
     ingest.set_defaults(handler=cmd_ingest)
+
+    drop = commands.add_parser("drop", help="put files into the inbox and announce them to Prefect (the inbox-ingestion deployment runs)")
+    drop.add_argument("paths", nargs="+", type=Path, metavar="FILE")
+    drop.set_defaults(handler=cmd_drop)
 
     run = commands.add_parser("run", help="run a flow through Prefect")
     run_flows = run.add_subparsers(dest="flow", required=True, metavar="FLOW")
@@ -113,6 +118,30 @@ def cmd_ingest(args) -> int:
     outcomes = ingest_paths(workspace.engine, workspace.raw_store, workspace.sources, args.paths, args.source)
     for outcome in outcomes:
         print(outcome.line())
+    return 0
+
+
+def cmd_drop(args) -> int:
+    import shutil
+
+    from payrecon.settings import Settings
+
+    settings = Settings.from_env()
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    for path in args.paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        target = settings.inbox / path.name
+        if target.exists() and target.read_bytes() != path.read_bytes():
+            target = settings.inbox / f"{path.stem}-{int(time.time())}{path.suffix}"
+        shutil.copyfile(path, target)
+        print(f"{path.name}: in the inbox as {target.name}")
+        if os.environ.get("PREFECT_API_URL"):
+            from payrecon.deployments import announce_file_landed
+
+            announce_file_landed(target.name)
+    if not os.environ.get("PREFECT_API_URL"):
+        print("PREFECT_API_URL is not set: no event sent; the next scheduled inbox run will pick the files up")
     return 0
 
 

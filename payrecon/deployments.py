@@ -31,6 +31,7 @@ def load_flow(entrypoint: str):
 
 
 def build_deployments(specs: list[dict]):
+    from prefect.events import DeploymentEventTrigger
     from prefect.schedules import Cron
 
     deployments = []
@@ -48,6 +49,11 @@ def build_deployments(specs: list[dict]):
                 tags=spec.get("tags") or [],
                 parameters=spec.get("parameters") or {},
                 schedules=schedules,
+                triggers=[
+                    DeploymentEventTrigger(enabled=t.get("enabled", True), match=t.get("match", {}), expect=set(t.get("expect", [])))
+                    for t in spec.get("triggers") or []
+                    if t.get("type") == "event"
+                ],
             )
         )
     return deployments
@@ -77,3 +83,10 @@ def serve_all() -> None:
     serve(*build_deployments(load_deployment_specs()))
 
 
+
+
+def announce_file_landed(name: str) -> None:
+    """Tell Prefect a file landed in the inbox; the inbox-ingestion deployment runs on this event."""
+    from prefect.events import emit_event
+
+    emit_event(event="payrecon.inbox.file-landed", resource={"prefect.resource.id": f"payrecon.inbox.{name}"})

@@ -88,3 +88,31 @@ def test_crediting_fails_loudly_without_its_concurrency_limit(prefect_server, wo
     with get_client(sync_client=True) as client:
         assert client.read_global_concurrency_limit_by_name(CREDIT_LIMIT).limit == 1
     assert reconcile_task(workspace_env, DEMO_DAY).credits == 0
+
+
+def test_inbox_delay_and_report_flows(prefect_server, workspace_env):
+    from flows.daily_reports import daily_reports
+    from flows.delay_watch import delay_watch
+    from flows.inbox import ingest_inbox
+    from payrecon.deployments import ensure_concurrency_limits
+
+    ensure_concurrency_limits()
+    workspace = Workspace(workspace_env)
+    paths = write_demo_files(workspace_env.home)
+    for kind in IMPORT_ORDER:
+        import_export(workspace.engine, workspace.raw_store, kind, paths[kind])
+    first = ingest_inbox()
+    assert first["credits"] == 23 and len(first["files"]) == 2
+    assert ingest_inbox()["credits"] == 0
+    watched = delay_watch()
+    assert any("unmatched for" in reason for reason in watched["new_flags"])
+    reports = daily_reports(as_of=DEMO_DAY)
+    assert reports["written"]["credits"] >= 1 and reports["data_docs"].endswith("data-docs")
+
+
+def test_every_deployment_of_prefect_yaml_builds():
+    deployments = {d.name: d for d in build_deployments(load_deployment_specs())}
+    assert set(deployments) == {"nightly", "inbox-ingestion", "delay-watch", "daily-reports"}
+    assert all(s.schedule.timezone == "Europe/Kyiv" for d in deployments.values() for s in d.schedules)
+    [trigger] = deployments["inbox-ingestion"].triggers
+    assert trigger.expect == {"payrecon.inbox.file-landed"}
