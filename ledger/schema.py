@@ -113,6 +113,7 @@ normalized_lines = Table(
     Column("remittance", Text),
     Column("end_to_end_id", Text),
     Column("bank_ref", Text),
+    Column("extra", Text),  # the source's format-specific details as JSON (payout id, batch, ...)
     Column("loaded_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -87,6 +87,7 @@ def ingest_file(
         return FileOutcome(path.name, stored.sha256, "quarantined", source=source_name, reason=reason)
 
     frame = pd.DataFrame([r.as_dict() for r in result.records], columns=list(RECORD_FIELDS), dtype="str")
+    extras = {r.line_id: json.dumps(r.extra, ensure_ascii=False, sort_keys=True) for r in result.records if r.extra}
     checked = validate(frame, "normalized_lines")
     statement_checks = check_statements(source.name, result.statements, result.records)
     flags = [
@@ -102,7 +103,7 @@ def ingest_file(
             schema.control_checks,
             [{**vars(c), "raw_file_sha256": stored.sha256} for c in {(c.name, c.scope): c for c in result.checks}.values()],
         )
-        insert_ignore(conn, schema.normalized_lines, _line_rows(checked.valid, stored.sha256, loaded_at))
+        insert_ignore(conn, schema.normalized_lines, _line_rows(checked.valid, stored.sha256, loaded_at, extras))
         insert_ignore(
             conn,
             schema.quarantined_rows,
@@ -153,7 +154,7 @@ def _none(value):
     return None if value is None or (isinstance(value, float) and value != value) else value  # float-ok: NaN test
 
 
-def _line_rows(valid: pd.DataFrame, sha256: str, loaded_at) -> list[dict]:
+def _line_rows(valid: pd.DataFrame, sha256: str, loaded_at, extras: dict[str, str]) -> list[dict]:
     rows = []
     for record in valid.to_dict("records"):
         row = {k: _none(record[k]) for k in RECORD_FIELDS}
@@ -161,6 +162,7 @@ def _line_rows(valid: pd.DataFrame, sha256: str, loaded_at) -> list[dict]:
         row["booking_date"] = date.fromisoformat(row["booking_date"])
         row["value_date"] = date.fromisoformat(row["value_date"]) if row["value_date"] else None
         row["raw_file_sha256"] = sha256
+        row["extra"] = extras.get(row["line_id"])
         row["loaded_at"] = loaded_at
         rows.append(row)
     return rows
