@@ -227,3 +227,18 @@ notifications = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
 )
+
+review_decisions = Table(
+    "review_decisions",
+    metadata,
+    # The audit trail of manual decisions: who decided what about which payment, when and why.
+    Column("decision_id", Integer, primary_key=True, autoincrement=True),
+    Column("line_id", String(64), ForeignKey("normalized_lines.line_id"), nullable=False, index=True),
+    Column("action", String(16), nullable=False),  # credit | suspense
+    Column("org_id", String(64), ForeignKey("organizations.org_id")),
+    Column("invoice_numbers", Text),
+    Column("decided_by", Text, nullable=False),
+    Column("comment", Text),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("flow_run_id", String(64)),
+)

@@ -16,6 +16,7 @@ from payrecon.mail import Mailer
 from payrecon.services.ingest import FileOutcome, expand_paths, ingest_file
 from payrecon.services.notifications import NotificationSummary, current_flags, send_notifications
 from payrecon.services.reconcile import ReconcileSummary, reconcile
+from payrecon.services.review import Decision, ReviewCase, apply_decision, review_case
 from payrecon.services.reports import ReportSummary, build_reports
 from payrecon.settings import Settings
 from payrecon.workspace import Workspace
@@ -81,3 +82,14 @@ def notify_task(settings: Settings, as_of: date) -> NotificationSummary:
         logger.warning("%s notification(s) not sent: PAYRECON_SMTP_HOST is not set", summary.pending_without_smtp)
     logger.info("%s top-up notification(s), %s alert(s) sent, %s failed", summary.topups_sent, summary.alerts_sent, summary.failed)
     return summary
+
+
+@task(name="load-review-case")
+def load_review_case(settings: Settings, line_id: str) -> ReviewCase:
+    return review_case(Workspace(settings).engine, line_id)
+
+
+@task(name="apply-review-decision")
+def apply_review_decision(settings: Settings, line_id: str, decision: Decision, flow_run_id: str | None) -> str:
+    with concurrency(CREDIT_LIMIT, occupy=1, strict=True):
+        return apply_decision(Workspace(settings).engine, line_id, decision, flow_run_id)

@@ -74,14 +74,14 @@ def reconcile(engine: Engine, auto_credit_threshold: Decimal, as_of: date | None
             summary.lines_decided = len(decisions)
             summary.exceptions = int((decisions["status"] == "exception").sum())
             summary.by_rule = {str(k): int(v) for k, v in decisions["rule"].value_counts().items()}
-            _update_invoice_status(conn)
+            update_invoice_status(conn)
         summary.usage_entries = _post_usage(conn)
         summary.card_entries = _post_card_payments(conn)
         summary.subscription_fees = _post_subscription_fees(conn, as_of)
     return summary
 
 
-def _update_invoice_status(conn) -> None:
+def update_invoice_status(conn) -> None:
     """Mark invoices paid or partially paid from the credits that name them.
 
     A payment naming several invoices pays them in invoice-number order; what is left over stays on
