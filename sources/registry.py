@@ -11,7 +11,11 @@ from typing import Mapping, Sequence
 
 from sources.base import HEAD_BYTES, Source
 from sources.errors import AmbiguousFile, MalformedFile, UnknownSource, UnrecognizedFile
+from sources.adyen_reports import AdyenSettlementSource
 from sources.camt import CamtSource
+from sources.liqpay_reports import LiqpayReportSource
+from sources.paypal_reports import PaypalActivitySource, PaypalSettlementSource
+from sources.stripe_reports import StripeReportSource
 from sources.pdf_statement import PdfStatementSource
 from sources.clientbank_1c import ClientBankExchangeSource
 from sources.monobank_json import MonobankJsonSource
@@ -33,6 +37,11 @@ def build_sources(privat24_columns: Mapping[str, tuple[str, ...]] | None = None)
         Mt940Source(),
         CamtSource(),
         PdfStatementSource(),
+        PaypalSettlementSource(),
+        PaypalActivitySource(),
+        StripeReportSource(),
+        AdyenSettlementSource(),
+        LiqpayReportSource(),
     ]
 
 

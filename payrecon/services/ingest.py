@@ -54,7 +54,7 @@ class FileOutcome:
         extra = f", {self.rows_quarantined} rows quarantined" if self.rows_quarantined else ""
         if self.flags:
             extra += f", {len(self.flags)} flagged: {self.flags[0]}" + (" ..." if len(self.flags) > 1 else "")
-        return f"{self.name}: {self.records_loaded} of {self.transactions_found} lines loaded ({self.source}){extra}"
+        return f"{self.name}: {self.records_loaded} records loaded from {self.transactions_found} transactions ({self.source}){extra}"
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:

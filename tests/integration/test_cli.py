@@ -89,7 +89,7 @@ def test_import_and_ingest_are_idempotent(env, tmp_path):
     assert out.startswith("invoices: 1 of 3 rows loaded, 2 rejected (row 3: org_id 'org-9999' is not an imported organization")
     assert "row 4: issued_on is not a date" in out
     first = run("ingest", paths["statement"], paths["broken"], env=env).stdout.splitlines()
-    assert first[0].endswith("29 of 30 lines loaded (privat24_csv), 1 rows quarantined")
+    assert first[0].endswith("29 records loaded from 30 transactions (privat24_csv), 1 rows quarantined")
     assert "quarantined: export_broken.csv: no source recognizes" in first[1]
     second = run("ingest", tmp_path / "files" / "inbox", env=env).stdout.splitlines()
     assert all("already ingested" in line for line in second) and len(second) == 2
