@@ -149,3 +149,59 @@ def subscription_fee(*, org_id: str, plan: str, period_start: date, activated_on
             Posting(revenue_account("subscription"), currency, -amount),
         ),
     )
+
+
+def fee_account(provider: str) -> str:
+    return f"fees:{provider}"
+
+
+def provider_fee(*, line_id: str, provider: str, currency: str, amount: Decimal, booked_on: date, description: str) -> JournalEntry:
+    """A provider's fee (amount negative as written: money taken from our provider balance)."""
+    return JournalEntry(
+        idempotency_key=f"fee:{line_id}",
+        kind="fee",
+        status="confirmed",
+        org_id=None,
+        effective_date=booked_on,
+        evidence=line_id,
+        description=description,
+        postings=(
+            Posting(fee_account(provider), currency, -amount),
+            Posting(clearing_account(provider), currency, amount),
+        ),
+    )
+
+
+def chargeback(*, line_id: str, org_id: str, provider: str, currency: str, amount: Decimal, booked_on: date, description: str) -> JournalEntry:
+    """A chargeback takes the money back from the organization's balance (negative amount); its
+    reversal (positive) gives it back."""
+    return JournalEntry(
+        idempotency_key=f"chargeback:{line_id}",
+        kind="chargeback",
+        status="confirmed",
+        org_id=org_id,
+        effective_date=booked_on,
+        evidence=line_id,
+        description=description,
+        postings=(
+            Posting(customer_account(org_id), currency, -amount),
+            Posting(clearing_account(provider), currency, amount),
+        ),
+    )
+
+
+def payout_received(*, payout_line_id: str, bank_line_id: str, provider: str, account: str, currency: str, amount: Decimal, booked_on: date) -> JournalEntry:
+    """A provider payout arriving on our bank account clears the provider's balance."""
+    return JournalEntry(
+        idempotency_key=f"payout:{payout_line_id}",
+        kind="payout",
+        status="confirmed",
+        org_id=None,
+        effective_date=booked_on,
+        evidence=bank_line_id,
+        description=f"{provider} payout {payout_line_id} received",
+        postings=(
+            Posting(bank_account(account), currency, amount),
+            Posting(clearing_account(provider), currency, -amount),
+        ),
+    )

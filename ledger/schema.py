@@ -242,3 +242,21 @@ review_decisions = Table(
     Column("decided_at", DateTime(timezone=True), nullable=False),
     Column("flow_run_id", String(64)),
 )
+
+settlement_links = Table(
+    "settlement_links",
+    metadata,
+    # A platform card/PayPal payment and the provider's settlement row that proves it was settled.
+    Column("payment_id", String(64), ForeignKey("card_payments.payment_id"), primary_key=True),
+    Column("line_id", String(64), ForeignKey("normalized_lines.line_id"), nullable=False, unique=True),
+    Column("linked_at", DateTime(timezone=True), nullable=False),
+)
+
+payout_links = Table(
+    "payout_links",
+    metadata,
+    # A provider's payout and the bank line that received it.
+    Column("payout_line_id", String(64), ForeignKey("normalized_lines.line_id"), primary_key=True),
+    Column("bank_line_id", String(64), ForeignKey("normalized_lines.line_id"), nullable=False, unique=True),
+    Column("linked_at", DateTime(timezone=True), nullable=False),
+)

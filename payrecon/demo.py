@@ -130,11 +130,16 @@ def write_demo_files(home: Path) -> dict[str, Path]:
         [[o.org_id, plan, o.currency, fee, "2026-11-16", ""] for o, plan, fee in plans],
     )
 
+    # LiqPay's daily register proves the LiqPay top-ups it settled; the last one is deliberately
+    # missing, so it is flagged once its business days run out.
+    register = inbox / f"liqpay_register_{DEMO_DAY.isoformat()}.csv"
+    _write_liqpay_register(register, [c for c in cards if c[2] == "liqpay"][:-1])
+
     statement = inbox / f"privat24_{DEMO_DAY.isoformat()}.csv"
     _write_statement(statement, orgs, invoices, rng)
     broken = inbox / "export_broken.csv"
     broken.write_bytes("Дата;Сума;Коментар\n20.11.2026;15,00;тестовий рядок без рахунку\n".encode("cp1251"))
-    return {**paths, "statement": statement, "broken": broken}
+    return {**paths, "statement": statement, "broken": broken, "register": register}
 
 
 def _write_statement(path: Path, orgs: list[DemoOrganization], invoices: list[list], rng: random.Random) -> None:
@@ -193,6 +198,25 @@ def _write_statement(path: Path, orgs: list[DemoOrganization], invoices: list[li
         writer.writerows(rows)
 
 
+def _write_liqpay_register(path: Path, cards: list[list]) -> None:
+    """LiqPay's register (documented report fields), `;`-separated, decimal commas, times in ms."""
+    header = ["payment_id", "order_id", "liqpay_order_id", "status", "action", "type", "paytype", "amount", "currency",
+              "sender_commission", "receiver_commission", "agent_commission", "amount_credit", "currency_credit",
+              "commission_credit", "create_date", "end_date", "description", "sender_card_mask2", "public_key"]
+    rows = []
+    for payment_id, org_id, _, provider_ref, paid_at, currency, amount in cards:
+        fee = (Decimal(amount) * Decimal("0.015")).quantize(Decimal("0.01"))
+        millis = int(datetime.fromisoformat(paid_at).timestamp() * 1000)
+        comma = lambda d: f"{Decimal(d):.2f}".replace(".", ",")  # noqa: E731
+        rows.append([provider_ref, payment_id, f"LQ{provider_ref[3:]}", "success", "pay", "buy", "card", comma(amount), currency,
+                     "0,00", comma(fee), "0,00", comma(amount), currency, comma(fee), millis, millis + 9000,
+                     f"Поповнення балансу {org_id}", "414962*29", "i48213570921"])
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";", lineterminator="\r\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
 def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
@@ -237,7 +261,7 @@ def run_demo(settings: Settings | None = None) -> str:
             *[f"  {line}" for line in result["files"]],
             f"  new credits this run: {result['credits']}; exceptions opened: {result['exceptions']}; "
             f"plan fees debited: {result['subscription_fees']}",
-            f"ledger: raw files {dict((s, n) for s, n in files)}; bank lines {lines}; bank credits {credit_text}",
+            f"ledger: raw files {dict((s, n) for s, n in files)}; statement and provider lines {lines}; bank credits {credit_text}",
             f"reports (Parquet): {result['reports']}",
         ]
     )

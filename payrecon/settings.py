@@ -33,6 +33,8 @@ class Settings:
     privat24_columns: Mapping[str, tuple[str, ...]] | None = field(default=None)
     holidays: str = "ua"
     suspense_days: int = 3
+    settlement_days: int = 2
+    payout_days: int = 3
     smtp: SmtpSettings | None = None
     finance_emails: tuple[str, ...] = ()
 
@@ -90,9 +92,8 @@ class Settings:
             BusinessCalendar.from_setting(holidays)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
-        suspense = env.get("PAYRECON_SUSPENSE_DAYS", "3")
-        if not suspense.isdigit() or not 1 <= int(suspense) <= 60:
-            raise SettingsError(f"PAYRECON_SUSPENSE_DAYS must be 1..60 business days, got {suspense!r}")
+        days = {name: _days(env, name, default) for name, default in
+                (("PAYRECON_SUSPENSE_DAYS", "3"), ("PAYRECON_SETTLEMENT_DAYS", "2"), ("PAYRECON_PAYOUT_DAYS", "3"))}
         return cls(
             home=home,
             database_url=database_url,
@@ -104,7 +105,9 @@ class Settings:
             report_lookback_days=int(lookback),
             privat24_columns=_column_map(env.get("PAYRECON_PRIVAT24_COLUMNS")),
             holidays=holidays,
-            suspense_days=int(suspense),
+            suspense_days=days["PAYRECON_SUSPENSE_DAYS"],
+            settlement_days=days["PAYRECON_SETTLEMENT_DAYS"],
+            payout_days=days["PAYRECON_PAYOUT_DAYS"],
             smtp=SmtpSettings.from_env(env),
             finance_emails=tuple(e.strip() for e in env.get("PAYRECON_FINANCE_EMAILS", "").split(";") if e.strip()),
         )
@@ -119,6 +122,13 @@ def _location(env: Mapping[str, str], name: str, default: Path) -> str:
     if "://" in value:
         raise SettingsError(f"{name}={value!r}: only a local folder or s3://bucket/prefix is supported")
     return str(Path(value).expanduser().resolve())
+
+
+def _days(env: Mapping[str, str], name: str, default: str) -> int:
+    raw = env.get(name, default)
+    if not raw.isdigit() or not 1 <= int(raw) <= 60:
+        raise SettingsError(f"{name} must be 1..60 business days, got {raw!r}")
+    return int(raw)
 
 
 def _decimal(env: Mapping[str, str], name: str, default: str) -> Decimal:

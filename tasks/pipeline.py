@@ -60,6 +60,8 @@ def build_reports_task(settings: Settings, as_of: date) -> ReportSummary:
         calendar=settings.calendar,
         suspense_days=settings.suspense_days,
         docs_dir=str(settings.data_docs),
+        settlement_days=settings.settlement_days,
+        payout_days=settings.payout_days,
     )
 
 
@@ -68,7 +70,8 @@ def notify_task(settings: Settings, as_of: date) -> NotificationSummary:
     """Billing notifications for new top-ups and one alert digest to finance; a Prefect event for
     each new flag so automations can page someone."""
     workspace = Workspace(settings)
-    flags = current_flags(workspace.engine, as_of, settings.calendar, settings.suspense_days)
+    flags = current_flags(workspace.engine, as_of, settings.calendar, settings.suspense_days,
+                          settings.settlement_days, settings.payout_days)
     mailer = Mailer(settings.smtp) if settings.smtp else None
     summary = send_notifications(workspace.engine, mailer, settings.finance_emails, flags)
     for flag in summary.new_flags:

@@ -40,27 +40,37 @@ def unmatched_aging(unmatched: pd.DataFrame, as_of: date, calendar: BusinessCale
     return grouped.reset_index()[columns]
 
 
-def suspense_delays(unmatched: pd.DataFrame, as_of: date, calendar: BusinessCalendar, allowed_days: int, flagged_at: datetime) -> pd.DataFrame:
-    """Unidentified money older than its allowed business days."""
-    columns = ["kind", "ref", "org_id", "currency", "amount", "expected_by", "age_business_days", "flagged_at"]
-    current = unmatched[unmatched["booking_date"] <= as_of]
+DELAY_COLUMNS = ["kind", "ref", "org_id", "currency", "amount", "expected_by", "age_business_days", "flagged_at"]
+
+
+def late(items: pd.DataFrame, as_of: date, calendar: BusinessCalendar, allowed_days: int, flagged_at: datetime) -> pd.DataFrame:
+    """Items (kind, ref, org_id, currency, amount, since) waiting longer than `allowed_days`
+    business days by the end of `as_of`."""
+    current = items[items["since"] <= as_of] if not items.empty else items
     if current.empty:
-        return pd.DataFrame(columns=columns)
-    ages = _ages(current, as_of, calendar)
-    late = current[ages > allowed_days]
-    if late.empty:
-        return pd.DataFrame(columns=columns)
-    expected = {d: calendar.add_business_days(d, allowed_days) for d in set(late["booking_date"])}
+        return pd.DataFrame(columns=DELAY_COLUMNS)
+    ages = current["since"].map({d: calendar.business_days_between(d, as_of) for d in set(current["since"])})
+    overdue = current[ages > allowed_days]
+    if overdue.empty:
+        return pd.DataFrame(columns=DELAY_COLUMNS)
+    expected = {d: calendar.add_business_days(d, allowed_days) for d in set(overdue["since"])}
     return pd.DataFrame(
         {
-            "kind": "suspense",
-            "ref": late["line_id"],
-            "org_id": None,
-            "currency": late["currency"],
-            "amount": late["amount"],
-            "expected_by": late["booking_date"].map(expected),
+            "kind": overdue["kind"],
+            "ref": overdue["ref"],
+            "org_id": overdue["org_id"],
+            "currency": overdue["currency"],
+            "amount": overdue["amount"],
+            "expected_by": overdue["since"].map(expected),
             "age_business_days": ages[ages > allowed_days].astype("int32"),
             "flagged_at": pd.Timestamp(flagged_at),
         },
-        columns=columns,
+        columns=DELAY_COLUMNS,
     )
+
+
+def suspense_delays(unmatched: pd.DataFrame, as_of: date, calendar: BusinessCalendar, allowed_days: int, flagged_at: datetime) -> pd.DataFrame:
+    """Unidentified money older than its allowed business days."""
+    items = pd.DataFrame({"kind": "suspense", "ref": unmatched["line_id"], "org_id": None, "currency": unmatched["currency"],
+                          "amount": unmatched["amount"], "since": unmatched["booking_date"]})
+    return late(items, as_of, calendar, allowed_days, flagged_at)

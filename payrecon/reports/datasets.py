@@ -118,6 +118,17 @@ DATASETS: dict[str, Dataset] = {
             ),
         ),
         Dataset(
+            "provider_activity", "the day the provider booked it", "event",
+            "Card and PayPal money per provider and day: settled payments, fees, refunds, chargebacks and payouts, and how many of the platform's payments each day's settlements proved.",
+            (
+                _c("provider", pa.string(), "paypal, stripe, adyen or liqpay.", False),
+                _c("currency", pa.string(), "ISO 4217 currency.", False),
+                _c("record_type", pa.string(), "settlement, fee, refund, chargeback or payout.", False),
+                _c("records", pa.int64(), "How many rows.", False),
+                _c("amount", MONEY, "Their total as the provider booked it (fees, refunds, chargebacks and payouts negative).", False),
+            ),
+        ),
+        Dataset(
             "unmatched_aging", "the as-of day", "snapshot",
             "Unmatched incoming money by age in business days: 0-1, 2-3, 4-7, 8+.",
             (

@@ -75,7 +75,7 @@ def exceptions(conn) -> pd.DataFrame:
         .join(lines, lines.c.line_id == m.c.line_id)
         .where(m.c.status == "exception"),
     )
-    return _concat_exceptions([unmatched, *_quarantined(conn), *_integrity_exceptions(conn)])
+    return _concat_exceptions([unmatched, *_quarantined(conn), *_integrity_exceptions(conn), _chargebacks(conn)])
 
 
 def _quarantined(conn) -> list[pd.DataFrame]:
@@ -102,9 +102,33 @@ def _quarantined(conn) -> list[pd.DataFrame]:
 
 
 def flagged(conn) -> pd.DataFrame:
-    """What finance is alerted about at once: quarantined files and rows, integrity failures.
-    (Unmatched money is alerted when it is late: see payrecon.reports.aging.)"""
-    return _concat_exceptions(_quarantined(conn) + _integrity_exceptions(conn))
+    """What finance is alerted about at once: quarantined files and rows, integrity failures,
+    chargebacks. (Unmatched money is alerted when it is late: see payrecon.reports.aging.)"""
+    return _concat_exceptions(_quarantined(conn) + _integrity_exceptions(conn) + [_chargebacks(conn)])
+
+
+def _chargebacks(conn) -> pd.DataFrame:
+    lines, j = schema.normalized_lines, schema.journal_entries
+    frame = _frame(
+        conn,
+        select(lines.c.line_id, lines.c.source_format, lines.c.amount, lines.c.currency, lines.c.end_to_end_id,
+               lines.c.loaded_at, j.c.org_id)
+        .outerjoin(j, and_(j.c.kind == "chargeback", j.c.evidence == lines.c.line_id))
+        .where(lines.c.record_type == "chargeback"),
+    )
+    if frame.empty:
+        return frame
+    return pd.DataFrame({
+        "ref": "chargeback/" + frame["line_id"],
+        "source": frame["source_format"],
+        "reason": [
+            f"chargeback of {a} {c} on payment {ref}: " + (f"taken back from {org}'s balance" if org else "no platform payment carries this reference")
+            for a, c, ref, org in zip(frame["amount"], frame["currency"], frame["end_to_end_id"], frame["org_id"])
+        ],
+        "amount": frame["amount"],
+        "currency": frame["currency"],
+        "opened_at": frame["loaded_at"],
+    })
 
 
 def _concat_exceptions(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -204,3 +228,44 @@ def unmatched_money(conn) -> pd.DataFrame:
         .join(m, m.c.line_id == lines.c.line_id)
         .where(m.c.status != "matched"),
     )
+
+
+def unsettled_payments(conn) -> pd.DataFrame:
+    """Platform card/PayPal payments no settlement row has proved yet, as delay items."""
+    c, links = schema.card_payments, schema.settlement_links
+    frame = _frame(conn, select(c).outerjoin(links, links.c.payment_id == c.c.payment_id).where(links.c.payment_id.is_(None)))
+    return pd.DataFrame({
+        "kind": frame["provider"].map(lambda p: "paypal_settlement" if p == "paypal" else "card_settlement"),
+        "ref": frame["payment_id"], "org_id": frame["org_id"], "currency": frame["currency"], "amount": frame["amount"],
+        "since": frame["paid_at"].map(lambda t: t.date()),
+    }) if not frame.empty else pd.DataFrame(columns=["kind", "ref", "org_id", "currency", "amount", "since"])
+
+
+def unreceived_payouts(conn) -> pd.DataFrame:
+    """Provider payouts no bank line has received yet, as delay items."""
+    lines, links = schema.normalized_lines, schema.payout_links
+    frame = _frame(conn, select(lines).outerjoin(links, links.c.payout_line_id == lines.c.line_id)
+                   .where(lines.c.record_type == "payout", links.c.payout_line_id.is_(None)))
+    return pd.DataFrame({
+        "kind": "payout", "ref": frame["line_id"], "org_id": None, "currency": frame["currency"],
+        "amount": frame["amount"].map(lambda a: -a), "since": frame["booking_date"],
+    }) if not frame.empty else pd.DataFrame(columns=["kind", "ref", "org_id", "currency", "amount", "since"])
+
+
+def provider_activity(conn, start: date, end: date) -> pd.DataFrame:
+    """Provider rows summed per day, provider, currency and kind."""
+    from reconcilers.settlements import SOURCE_PROVIDER
+
+    lines = schema.normalized_lines
+    frame = _frame(
+        conn,
+        select(lines.c.booking_date.label("date"), lines.c.source_format, lines.c.currency, lines.c.record_type,
+               func.count().label("records"), func.sum(lines.c.amount).label("amount"))
+        .where(lines.c.record_type != "bank_line", lines.c.booking_date.between(start, end))
+        .group_by(lines.c.booking_date, lines.c.source_format, lines.c.currency, lines.c.record_type),
+    )
+    if frame.empty:
+        return frame
+    frame["provider"] = frame.pop("source_format").map(SOURCE_PROVIDER)
+    return frame.groupby(["date", "provider", "currency", "record_type"], as_index=False).agg(
+        records=("records", "sum"), amount=("amount", lambda s: sum(s, Decimal(0))))

@@ -16,7 +16,6 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from email.message import EmailMessage
 
-import pandas as pd
 from sqlalchemy import Engine, and_, func, select, update
 
 from ledger import schema
@@ -25,7 +24,6 @@ from ledger.repository import existing_keys, insert_ignore
 from payrecon.business_calendar import BusinessCalendar
 from payrecon.mail import Mailer
 from payrecon.reports import views
-from payrecon.reports.aging import suspense_delays
 
 
 @dataclass(frozen=True)
@@ -44,15 +42,25 @@ class NotificationSummary:
     new_flags: list[Flag] = field(default_factory=list)
 
 
-def current_flags(engine: Engine, as_of: date, calendar: BusinessCalendar, suspense_days: int) -> list[Flag]:
+_LATE = {
+    "suspense": ("unidentified money", "unmatched"),
+    "card_settlement": ("card payment", "not settled by the provider"),
+    "paypal_settlement": ("PayPal payment", "not settled by PayPal"),
+    "payout": ("provider payout", "not received on a bank statement"),
+}
+
+
+def current_flags(engine: Engine, as_of: date, calendar: BusinessCalendar, suspense_days: int = 3,
+                  settlement_days: int = 2, payout_days: int = 3) -> list[Flag]:
+    from payrecon.services.reports import current_delays
+
     with engine.connect() as conn:
         flagged = views.flagged(conn)
-        unmatched = views.unmatched_money(conn)
-    late = suspense_delays(unmatched, as_of, calendar, suspense_days, datetime.now(timezone.utc))
+    late = current_delays(engine, as_of, calendar, suspense_days, settlement_days, payout_days)
     flags = [Flag(f"flag:{r.ref}", r.source, r.reason) for r in flagged.itertuples()]
     flags += [
-        Flag(f"flag:delay/{r.kind}/{r.ref}", "unidentified money",
-             f"{r.amount} {r.currency} unmatched for {r.age_business_days} business days (allowed until {r.expected_by})")
+        Flag(f"flag:delay/{r.kind}/{r.ref}", _LATE[r.kind][0],
+             f"{r.ref}: {r.amount} {r.currency} {_LATE[r.kind][1]} for {r.age_business_days} business days (allowed until {r.expected_by})")
         for r in late.itertuples()
     ]
     return flags

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, literal, select, update
 
 from ledger import billing, domain, schema
 from ledger.repository import existing_keys, insert_ignore, now, post_entries
+from payrecon.services.settlements import SettlementSummary, reconcile_settlements
 from reconcilers.first_match import decide
 
 
@@ -29,6 +30,7 @@ class ReconcileSummary:
     usage_entries: int = 0
     card_entries: int = 0
     subscription_fees: int = 0
+    settlements: SettlementSummary = field(default_factory=SettlementSummary)
 
 
 def _frame(conn, query) -> pd.DataFrame:
@@ -42,6 +44,8 @@ def reconcile(engine: Engine, auto_credit_threshold: Decimal, as_of: date | None
     summary = ReconcileSummary()
     lines_t, m = schema.normalized_lines, schema.matches
     with engine.begin() as conn:
+        # Provider payouts first: their bank lines are not customers' payments.
+        summary.settlements = reconcile_settlements(conn)
         lines = _frame(
             conn,
             select(lines_t)

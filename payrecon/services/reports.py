@@ -12,17 +12,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+import pandas as pd
 from sqlalchemy import Engine
 
 from payrecon.business_calendar import BusinessCalendar
 from payrecon.reports import views
-from payrecon.reports.aging import suspense_delays, unmatched_aging
+from payrecon.reports.aging import late, suspense_delays, unmatched_aging
 from payrecon.reports.datasets import DATASETS
 from payrecon.reports.spend import channel_spend
 from payrecon.reports.publish import existing_partitions, partition_key, publish_events, publish_snapshot, write_partition
 from payrecon.storage import BlobStore
 
 __all__ = ["DATASETS", "ReportSummary", "build_reports", "existing_partitions", "partition_key", "write_partition"]
+
+
+def current_delays(engine: Engine, as_of: date, calendar: BusinessCalendar, suspense_days: int, settlement_days: int,
+                   payout_days: int, flagged_at: datetime | None = None) -> pd.DataFrame:
+    """Everything late on `as_of`: unidentified money, unsettled card/PayPal payments, payouts that
+    no bank line received."""
+    flagged_at = flagged_at or datetime.now(timezone.utc)
+    with engine.connect() as conn:
+        unmatched = views.unmatched_money(conn)
+        unsettled = views.unsettled_payments(conn)
+        unreceived = views.unreceived_payouts(conn)
+    return pd.concat(
+        [
+            suspense_delays(unmatched, as_of, calendar, suspense_days, flagged_at),
+            late(unsettled, as_of, calendar, settlement_days, flagged_at),
+            late(unreceived, as_of, calendar, payout_days, flagged_at),
+        ],
+        ignore_index=True,
+    )
 
 
 @dataclass
@@ -40,6 +60,8 @@ def build_reports(
     calendar: BusinessCalendar | None = None,
     suspense_days: int = 3,
     docs_dir: str | None = None,
+    settlement_days: int = 2,
+    payout_days: int = 3,
 ) -> ReportSummary:
     calendar = calendar or BusinessCalendar()
     window = (as_of - timedelta(days=lookback_days - 1), as_of)
@@ -47,14 +69,17 @@ def build_reports(
     with engine.connect() as conn:
         spend = views.usage(conn, *window)
         credits = views.credits(conn, *window).rename(columns={"effective_date": "date"})
+        providers = views.provider_activity(conn, *window)
         exceptions = views.exceptions(conn)
         balances = views.balances(conn, as_of)
         unmatched = views.unmatched_money(conn)
+    delays = current_delays(engine, as_of, calendar, suspense_days, settlement_days, payout_days, flagged_at)
     written = {
         "channel_spend": publish_events(store, "channel_spend", channel_spend(spend), window, docs_dir),
         "credits": publish_events(store, "credits", credits, window, docs_dir),
+        "provider_activity": publish_events(store, "provider_activity", providers, window, docs_dir),
         "exceptions": publish_snapshot(store, "exceptions", as_of, exceptions, docs_dir),
-        "delays": publish_snapshot(store, "delays", as_of, suspense_delays(unmatched, as_of, calendar, suspense_days, flagged_at), docs_dir),
+        "delays": publish_snapshot(store, "delays", as_of, delays, docs_dir),
         "balances": publish_snapshot(store, "balances", as_of, balances, docs_dir),
         "unmatched_aging": publish_snapshot(store, "unmatched_aging", as_of, unmatched_aging(unmatched, as_of, calendar), docs_dir),
     }

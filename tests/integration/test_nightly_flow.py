@@ -40,9 +40,9 @@ def test_nightly_flow_runs_end_to_end_and_twice_adds_nothing(prefect_server, wor
 
     first = nightly(as_of=DEMO_DAY)
     assert first["credits"] == 23 and first["exceptions"] == 4 and first["subscription_fees"] == 4
-    assert first["files_quarantined"] == 1 and first["rows_quarantined"] == 1 and first["lines_loaded"] == 29
+    assert first["files_quarantined"] == 1 and first["rows_quarantined"] == 1 and first["lines_loaded"] == 29 + 4
     postings = _postings(workspace.engine)
-    assert postings == 2 * (23 + 420 + 6 + 4)
+    assert postings == 2 * (23 + 420 + 6 + 4 + 2)  # credits, usage, card top-ups, plan fees, LiqPay fees
 
     second = nightly(as_of=DEMO_DAY)
     assert second["credits"] == 0 and second["lines_loaded"] == 0
@@ -102,7 +102,7 @@ def test_inbox_delay_and_report_flows(prefect_server, workspace_env):
     for kind in IMPORT_ORDER:
         import_export(workspace.engine, workspace.raw_store, kind, paths[kind])
     first = ingest_inbox()
-    assert first["credits"] == 23 and len(first["files"]) == 2
+    assert first["credits"] == 23 and len(first["files"]) == 3
     assert ingest_inbox()["credits"] == 0
     watched = delay_watch()
     assert any("unmatched for" in reason for reason in watched["new_flags"])

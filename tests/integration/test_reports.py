@@ -60,9 +60,14 @@ def test_delays_and_aging_use_business_days(reconciled):
     workspace, _ = reconciled
     root = workspace.settings.reports_url
     delays = pd.read_parquet(f"{root}/delays")
+    suspense = delays[delays["kind"] == "suspense"]
     # The demo's payment of Sunday 8 November has waited 10 business days by Friday 20 November.
-    assert delays[["kind", "amount", "age_business_days"]].values.tolist() == [["suspense", Decimal("2000.0000"), 10]]
-    assert delays.iloc[0]["expected_by"] == date(2026, 11, 11)
+    assert suspense[["amount", "age_business_days"]].values.tolist() == [[Decimal("2000.0000"), 10]]
+    assert suspense.iloc[0]["expected_by"] == date(2026, 11, 11)
+    unsettled = delays[delays["kind"].isin(["card_settlement", "paypal_settlement"])].sort_values("ref")
+    # LiqPay's register proves pay-00002 and pay-00004; PayPal's pay-00005 and LiqPay's pay-00006 are late.
+    assert unsettled[["ref", "kind", "age_business_days"]].values.tolist() == [
+        ["pay-00005", "paypal_settlement", 4], ["pay-00006", "card_settlement", 5]]
     aging = pd.read_parquet(f"{root}/unmatched_aging").set_index("bucket")
     assert aging.loc["8+", "amount"] == Decimal("2000.0000") and aging.loc["0-1", "payments"] == 2
 

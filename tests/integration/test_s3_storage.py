@@ -68,7 +68,7 @@ def test_pipeline_with_raw_files_and_reports_in_s3(s3_env, tmp_path, monkeypatch
     for kind in IMPORT_ORDER:
         import_export(workspace.engine, workspace.raw_store, kind, paths[kind])
     outcomes = ingest_paths(workspace.engine, workspace.raw_store, workspace.sources, [workspace.settings.inbox])
-    assert sorted(o.status for o in outcomes) == ["loaded", "quarantined"]
+    assert sorted(o.status for o in outcomes) == ["loaded", "loaded", "quarantined"]
     for outcome in outcomes:  # both files, the unreadable one too, are kept in the bucket
         body = s3_env.get_object(Bucket="payrecon-raw", Key=f"objects/{raw_key(outcome.sha256)}")["Body"].read()
         assert sha256_hex(body) == outcome.sha256
