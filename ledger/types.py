@@ -43,3 +43,9 @@ class Money(TypeDecorator):
         if dialect.name == "sqlite":
             return Decimal(int(value)).scaleb(-SCALE)
         return Decimal(value)
+
+
+def money_text(value: Decimal) -> str:
+    """A money amount for people: two decimals, more only when the amount has them (1500.00, 0.0125)."""
+    cents = value.quantize(Decimal("0.01"))
+    return str(cents) if cents == value else str(value.normalize())

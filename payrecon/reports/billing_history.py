@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, func, select
 
 from ledger import schema
 from ledger.domain import customer_account
+from ledger.types import money_text
 
 
 class UnknownOrganization(LookupError):
@@ -98,8 +99,7 @@ def billing_history(engine: Engine, org_id: str, start: date, end: date) -> dict
     }
 
 
-def _money(value: Decimal) -> str:
-    return str(value.quantize(Decimal("0.01"))) if value == value.quantize(Decimal("0.01")) else str(value.normalize())
+_money = money_text
 
 
 def as_table(history: dict) -> str:

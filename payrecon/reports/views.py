@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, literal, select
 
 from data_contracts.statement_integrity import chain_breaks
 from ledger import schema
+from ledger.types import money_text
 
 EXCEPTION_COLUMNS = ["ref", "source", "reason", "amount", "currency", "suggestions", "opened_at"]
 
@@ -122,7 +123,7 @@ def _chargebacks(conn) -> pd.DataFrame:
         "ref": "chargeback/" + frame["line_id"],
         "source": frame["source_format"],
         "reason": [
-            f"chargeback of {a} {c} on payment {ref}: " + (f"taken back from {org}'s balance" if org else "no platform payment carries this reference")
+            f"chargeback of {money_text(a)} {c} on payment {ref}: " + (f"taken back from {org}'s balance" if org else "no platform payment carries this reference")
             for a, c, ref, org in zip(frame["amount"], frame["currency"], frame["end_to_end_id"], frame["org_id"])
         ],
         "amount": frame["amount"],

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, and_, func, select, update
 
 from ledger import schema
 from ledger.domain import customer_account
+from ledger.types import money_text
 from ledger.repository import existing_keys, insert_ignore
 from payrecon.business_calendar import BusinessCalendar
 from payrecon.mail import Mailer
@@ -60,7 +61,7 @@ def current_flags(engine: Engine, as_of: date, calendar: BusinessCalendar, suspe
     flags = [Flag(f"flag:{r.ref}", r.source, r.reason) for r in flagged.itertuples()]
     flags += [
         Flag(f"flag:delay/{r.kind}/{r.ref}", _LATE[r.kind][0],
-             f"{r.ref}: {r.amount} {r.currency} {_LATE[r.kind][1]} for {r.age_business_days} business days (allowed until {r.expected_by})")
+             f"{r.ref}: {money_text(r.amount)} {r.currency} {_LATE[r.kind][1]} for {r.age_business_days} business days (allowed until {r.expected_by})")
         for r in late.itertuples()
     ]
     return flags
