@@ -11,6 +11,7 @@ from datetime import date
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from ledger.types import money_text
 from payrecon.services.ingest import FileOutcome
 from payrecon.services.notifications import NotificationSummary
 from payrecon.services.reconcile import ReconcileSummary
@@ -22,7 +23,7 @@ def summary_markdown(as_of: date, files: list[FileOutcome], rec: ReconcileSummar
     loaded = [f for f in files if f.status == "loaded"]
     quarantined = [f for f in files if f.status == "quarantined"]
     rows_quarantined = sum(f.rows_quarantined for f in files)
-    credited = ", ".join(f"{amount} {currency}" for currency, amount in sorted(rec.credited.items())) or "nothing"
+    credited = ", ".join(f"{money_text(amount)} {currency}" for currency, amount in sorted(rec.credited.items())) or "nothing"
     lines = [
         f"# Nightly reconciliation, {as_of.isoformat()}",
         "",
