@@ -73,61 +73,46 @@ class JournalEntry:
         return str(uuid.uuid5(_ENTRY_NAMESPACE, self.idempotency_key))
 
 
+def transfer(*, key: str, kind: str, org_id: str | None, on: date, evidence: str, description: str,
+             debit: str, credit: str, currency: str, amount: Decimal) -> JournalEntry:
+    """The common two-legged entry: `amount` moves from `credit` to `debit` (signed as given)."""
+    return JournalEntry(
+        idempotency_key=key,
+        kind=kind,
+        status="confirmed",
+        org_id=org_id,
+        effective_date=on,
+        evidence=evidence,
+        description=description,
+        postings=(Posting(debit, currency, amount), Posting(credit, currency, -amount)),
+    )
+
+
 def bank_credit(
     *, line_id: str, org_id: str, account: str, currency: str, amount: Decimal, booked_on: date, description: str
 ) -> JournalEntry:
     """Money received on our bank account for an organization: debit the bank, credit the customer."""
     if amount <= 0:
         raise ValueError(f"line {line_id}: a credit needs a positive amount, got {amount}")
-    return JournalEntry(
-        idempotency_key=f"credit:bank_line:{line_id}",
-        kind="credit",
-        status="confirmed",
-        org_id=org_id,
-        effective_date=booked_on,
-        evidence=line_id,
-        description=description,
-        postings=(
-            Posting(bank_account(account), currency, amount),
-            Posting(customer_account(org_id), currency, -amount),
-        ),
-    )
+    return transfer(key=f"credit:bank_line:{line_id}", kind="credit", org_id=org_id, on=booked_on, evidence=line_id,
+                    description=description, debit=bank_account(account), credit=customer_account(org_id),
+                    currency=currency, amount=amount)
 
 
 def card_credit(
     *, payment_id: str, org_id: str, provider: str, currency: str, amount: Decimal, paid_on: date
 ) -> JournalEntry:
     """A top-up the platform's card or PayPal integration credited: the provider owes us the money."""
-    return JournalEntry(
-        idempotency_key=f"credit:card_payment:{payment_id}",
-        kind="card",
-        status="confirmed",
-        org_id=org_id,
-        effective_date=paid_on,
-        evidence=payment_id,
-        description=f"{provider} payment {payment_id}",
-        postings=(
-            Posting(clearing_account(provider), currency, amount),
-            Posting(customer_account(org_id), currency, -amount),
-        ),
-    )
+    return transfer(key=f"credit:card_payment:{payment_id}", kind="card", org_id=org_id, on=paid_on, evidence=payment_id,
+                    description=f"{provider} payment {payment_id}", debit=clearing_account(provider),
+                    credit=customer_account(org_id), currency=currency, amount=amount)
 
 
 def usage_debit(*, day: date, org_id: str, channel: str, currency: str, amount: Decimal) -> JournalEntry:
     """A day's usage of one channel, debited from the prepaid balance."""
-    return JournalEntry(
-        idempotency_key=f"usage:{day.isoformat()}:{org_id}:{channel}:{currency}",
-        kind="usage",
-        status="confirmed",
-        org_id=org_id,
-        effective_date=day,
-        evidence=f"{day.isoformat()}/{org_id}/{channel}",
-        description=f"{channel} usage on {day.isoformat()}",
-        postings=(
-            Posting(customer_account(org_id), currency, amount),
-            Posting(revenue_account(channel), currency, -amount),
-        ),
-    )
+    return transfer(key=f"usage:{day.isoformat()}:{org_id}:{channel}:{currency}", kind="usage", org_id=org_id, on=day,
+                    evidence=f"{day.isoformat()}/{org_id}/{channel}", description=f"{channel} usage on {day.isoformat()}",
+                    debit=customer_account(org_id), credit=revenue_account(channel), currency=currency, amount=amount)
 
 
 def subscription_key(org_id: str, plan: str, period_start: date) -> str:
@@ -136,19 +121,10 @@ def subscription_key(org_id: str, plan: str, period_start: date) -> str:
 
 def subscription_fee(*, org_id: str, plan: str, period_start: date, activated_on: date, currency: str, amount: Decimal) -> JournalEntry:
     """A plan's monthly fee, debited from the prepaid balance when the period's plan activates."""
-    return JournalEntry(
-        idempotency_key=subscription_key(org_id, plan, period_start),
-        kind="subscription",
-        status="confirmed",
-        org_id=org_id,
-        effective_date=activated_on,
-        evidence=f"{org_id}/{plan}/{period_start.isoformat()}",
-        description=f"{plan} monthly fee for the period from {period_start.isoformat()}",
-        postings=(
-            Posting(customer_account(org_id), currency, amount),
-            Posting(revenue_account("subscription"), currency, -amount),
-        ),
-    )
+    return transfer(key=subscription_key(org_id, plan, period_start), kind="subscription", org_id=org_id, on=activated_on,
+                    evidence=f"{org_id}/{plan}/{period_start.isoformat()}",
+                    description=f"{plan} monthly fee for the period from {period_start.isoformat()}",
+                    debit=customer_account(org_id), credit=revenue_account("subscription"), currency=currency, amount=amount)
 
 
 def fee_account(provider: str) -> str:
@@ -157,51 +133,20 @@ def fee_account(provider: str) -> str:
 
 def provider_fee(*, line_id: str, provider: str, currency: str, amount: Decimal, booked_on: date, description: str) -> JournalEntry:
     """A provider's fee (amount negative as written: money taken from our provider balance)."""
-    return JournalEntry(
-        idempotency_key=f"fee:{line_id}",
-        kind="fee",
-        status="confirmed",
-        org_id=None,
-        effective_date=booked_on,
-        evidence=line_id,
-        description=description,
-        postings=(
-            Posting(fee_account(provider), currency, -amount),
-            Posting(clearing_account(provider), currency, amount),
-        ),
-    )
+    return transfer(key=f"fee:{line_id}", kind="fee", org_id=None, on=booked_on, evidence=line_id, description=description,
+                    debit=fee_account(provider), credit=clearing_account(provider), currency=currency, amount=-amount)
 
 
 def chargeback(*, line_id: str, org_id: str, provider: str, currency: str, amount: Decimal, booked_on: date, description: str) -> JournalEntry:
     """A chargeback takes the money back from the organization's balance (negative amount); its
     reversal (positive) gives it back."""
-    return JournalEntry(
-        idempotency_key=f"chargeback:{line_id}",
-        kind="chargeback",
-        status="confirmed",
-        org_id=org_id,
-        effective_date=booked_on,
-        evidence=line_id,
-        description=description,
-        postings=(
-            Posting(customer_account(org_id), currency, -amount),
-            Posting(clearing_account(provider), currency, amount),
-        ),
-    )
+    return transfer(key=f"chargeback:{line_id}", kind="chargeback", org_id=org_id, on=booked_on, evidence=line_id,
+                    description=description, debit=customer_account(org_id), credit=clearing_account(provider),
+                    currency=currency, amount=-amount)
 
 
 def payout_received(*, payout_line_id: str, bank_line_id: str, provider: str, account: str, currency: str, amount: Decimal, booked_on: date) -> JournalEntry:
     """A provider payout arriving on our bank account clears the provider's balance."""
-    return JournalEntry(
-        idempotency_key=f"payout:{payout_line_id}",
-        kind="payout",
-        status="confirmed",
-        org_id=None,
-        effective_date=booked_on,
-        evidence=bank_line_id,
-        description=f"{provider} payout {payout_line_id} received",
-        postings=(
-            Posting(bank_account(account), currency, amount),
-            Posting(clearing_account(provider), currency, -amount),
-        ),
-    )
+    return transfer(key=f"payout:{payout_line_id}", kind="payout", org_id=None, on=booked_on, evidence=bank_line_id,
+                    description=f"{provider} payout {payout_line_id} received", debit=bank_account(account),
+                    credit=clearing_account(provider), currency=currency, amount=amount)
