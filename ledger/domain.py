@@ -137,10 +137,11 @@ def provider_fee(*, line_id: str, provider: str, currency: str, amount: Decimal,
                     debit=fee_account(provider), credit=clearing_account(provider), currency=currency, amount=-amount)
 
 
-def chargeback(*, line_id: str, org_id: str, provider: str, currency: str, amount: Decimal, booked_on: date, description: str) -> JournalEntry:
-    """A chargeback takes the money back from the organization's balance (negative amount); its
-    reversal (positive) gives it back."""
-    return transfer(key=f"chargeback:{line_id}", kind="chargeback", org_id=org_id, on=booked_on, evidence=line_id,
+def chargeback(*, line_id: str, org_id: str, provider: str, currency: str, amount: Decimal, booked_on: date, description: str,
+               kind: str = "chargeback") -> JournalEntry:
+    """A chargeback (or a refund) takes the money back from the organization's balance (negative
+    amount); a chargeback's reversal (positive) gives it back."""
+    return transfer(key=f"{kind}:{line_id}", kind=kind, org_id=org_id, on=booked_on, evidence=line_id,
                     description=description, debit=customer_account(org_id), credit=clearing_account(provider),
                     currency=currency, amount=-amount)
 

@@ -1,6 +1,7 @@
 """Reconcile card and PayPal money three ways and book it: settlement rows prove the platform's
 payments, payouts are matched to the bank lines that received them, fees post to their own
-accounts, chargebacks take the money back from the organization (and are flagged).
+accounts, chargebacks and refunds take the money back from the organization (chargebacks are
+flagged to finance).
 
 Runs inside the reconcile transaction, before customer matching, so a bank line that is a
 provider's payout is never mistaken for a customer's payment.
@@ -27,6 +28,7 @@ class SettlementSummary:
     payouts_received: int = 0
     fees: dict[str, Decimal] = field(default_factory=dict)  # "provider currency" -> total fees posted now
     chargebacks: int = 0
+    refunds: int = 0
 
 
 def _frame(conn, query) -> pd.DataFrame:
@@ -78,13 +80,14 @@ def reconcile_settlements(conn) -> SettlementSummary:
         provider = SOURCE_PROVIDER.get(r.source_format, r.source_format)
         entries.append(domain.provider_fee(line_id=r.line_id, provider=provider, currency=r.currency, amount=r.amount,
                                            booked_on=r.booking_date, description=r.remittance or "provider fee"))
-    owners = _chargeback_owners(conn, rows[rows["record_type"] == "chargeback"])
-    for r in rows[rows["record_type"] == "chargeback"].itertuples():
+    taken_back = rows[rows["record_type"].isin(["chargeback", "refund"])]
+    owners = _chargeback_owners(conn, taken_back)
+    for r in taken_back.itertuples():
         org = owners.get(r.line_id)
         if org:
             entries.append(domain.chargeback(line_id=r.line_id, org_id=org, provider=SOURCE_PROVIDER.get(r.source_format, r.source_format),
                                              currency=r.currency, amount=r.amount, booked_on=r.booking_date,
-                                             description=r.remittance or "chargeback"))
+                                             description=r.remittance or r.record_type, kind=r.record_type))
     already = existing_keys(conn, schema.journal_entries.c.idempotency_key, (e.idempotency_key for e in entries))
     new = [e for e in entries if e.idempotency_key not in already]
     post_entries(conn, new)
@@ -94,6 +97,7 @@ def reconcile_settlements(conn) -> SettlementSummary:
             key = f"{fee.account.split(':', 1)[1]} {fee.currency}"
             summary.fees[key] = summary.fees.get(key, Decimal(0)) + fee.amount
     summary.chargebacks = sum(1 for e in new if e.kind == "chargeback")
+    summary.refunds = sum(1 for e in new if e.kind == "refund")
     return summary
 
 

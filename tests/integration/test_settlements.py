@@ -42,6 +42,10 @@ def stripe_rows():
     rows.append(["txn_004", "2026-11-11 14:30:00", "2026-11-11 14:30:00", "eur", "-89.90", "15.00", "-104.90", "dispute",
                  "du_002", "Chargeback withdrawal for ch_002", "po_777", "2026-11-13 00:00:00", "ch_002", "pi_002"])
     net += Decimal("-104.90")
+    # card-003's owner asked for 100.00 back: a refund without fee.
+    rows.append(["txn_006", "2026-11-12 10:00:00", "2026-11-12 10:00:00", "eur", "-100.00", "0.00", "-100.00", "refund",
+                 "re_003", "REFUND FOR CHARGE", "po_777", "2026-11-13 00:00:00", "ch_003", "pi_003"])
+    net += Decimal("-100.00")
     rows.append(["txn_005", "2026-11-13 00:00:00", "2026-11-13 00:00:00", "eur", str(-net), "0.00", str(-net), "payout",
                  "po_777", "STRIPE PAYOUT", "po_777", "2026-11-13 00:00:00", "", ""])
     return rows, net
@@ -78,7 +82,7 @@ def test_payments_settlements_payout_and_bank_are_linked(workspace, tmp_path):
     assert outcomes[0].flags == []  # the payout equals the sum of its batch
     summary = reconcile(workspace.engine, workspace.settings.auto_credit_threshold, date(2026, 11, 16))
     settled = summary.settlements
-    assert (settled.payments_settled, settled.payouts_received, settled.chargebacks) == (3, 1, 1)
+    assert (settled.payments_settled, settled.payouts_received, settled.chargebacks, settled.refunds) == (3, 1, 1, 1)
     assert settled.fees == {"stripe EUR": Decimal("36.50") + Decimal("2.86") + Decimal("11.85") + Decimal("15.00")}
     # The payout's bank line is not a customer payment: nothing to match, no exception.
     assert summary.lines_decided == 0 and summary.credits == 0
@@ -96,6 +100,7 @@ def test_payments_settlements_payout_and_bank_are_linked(workspace, tmp_path):
     assert balances["fees:stripe"] == Decimal("66.21")
     assert balances["bank:UA213052990000026007233566001"] == net
     assert balances["customer:org-0010"] == Decimal("-1250.00")  # 1339.90 credited, 89.90 charged back
+    assert balances["customer:org-0007"] == Decimal("-300.00")  # 400.00 credited, 100.00 refunded
 
     late = current_delays(workspace.engine, date(2026, 11, 16), workspace.settings.calendar, 3, 2, 3)
     assert late[["kind", "ref", "age_business_days"]].values.tolist() == [["card_settlement", "card-004", 4]]
@@ -107,7 +112,7 @@ def test_payments_settlements_payout_and_bank_are_linked(workspace, tmp_path):
     activity = pd.read_parquet(workspace.settings.reports_url + "/provider_activity")
     fees = activity[activity["record_type"] == "fee"]
     assert sum(fees["amount"], Decimal(0)) == Decimal("-66.21")
-    assert set(activity["record_type"]) == {"settlement", "fee", "chargeback", "payout"}
+    assert set(activity["record_type"]) == {"settlement", "fee", "chargeback", "refund", "payout"}
 
     again = reconcile(workspace.engine, workspace.settings.auto_credit_threshold, date(2026, 11, 16)).settlements
     assert (again.payments_settled, again.payouts_received, again.chargebacks, again.fees) == (0, 0, 0, {})
