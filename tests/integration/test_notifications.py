@@ -95,3 +95,27 @@ def test_password_never_shows_in_settings_repr():
     settings = SmtpSettings.from_env({"PAYRECON_SMTP_HOST": "mail.example.com", "PAYRECON_SMTP_PASSWORD": "s3cret!"})
     assert settings.port == 587 and settings.security == "starttls"
     assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.prefect
+def test_nightly_flow_retried_sends_one_email_per_credit(prefect_server, workspace_env, smtp, monkeypatch):
+    """The whole flow twice (as a retry or a re-run would): still exactly one email per credit."""
+    from flows.nightly import nightly
+    from payrecon.deployments import ensure_concurrency_limits
+
+    inbox, settings = smtp
+    monkeypatch.setenv("PAYRECON_SMTP_HOST", settings.host)
+    monkeypatch.setenv("PAYRECON_SMTP_PORT", str(settings.port))
+    monkeypatch.setenv("PAYRECON_SMTP_SECURITY", "none")
+    monkeypatch.setenv("PAYRECON_FINANCE_EMAILS", "finance@payrecon.test")
+    ensure_concurrency_limits()
+    workspace = Workspace(workspace_env)
+    paths = write_demo_files(workspace_env.home)
+    for kind in IMPORT_ORDER:
+        import_export(workspace.engine, workspace.raw_store, kind, paths[kind])
+    first = nightly(as_of=DEMO_DAY)
+    second = nightly(as_of=DEMO_DAY)
+    assert first["notifications"]["topups"] == 29 and first["notifications"]["alerts"] == 1
+    assert second["notifications"] == {"topups": 0, "alerts": 0, "failed": 0, "new_flags": 0, "not_sent_no_smtp": 0}
+    subjects = [m["Subject"] for to, m in inbox.messages if "finance@payrecon.test" not in to]
+    assert len(subjects) == 29 and len(inbox.messages) == 30
