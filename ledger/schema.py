@@ -260,3 +260,18 @@ payout_links = Table(
     Column("bank_line_id", String(64), ForeignKey("normalized_lines.line_id"), nullable=False, unique=True),
     Column("linked_at", DateTime(timezone=True), nullable=False),
 )
+
+flags = Table(
+    "flags",
+    metadata,
+    # Everything finance was alerted about, with its life: raised once, escalated once when it has
+    # stayed open too long, cleared when it is resolved (and raised again if it comes back).
+    Column("flag_key", String(300), primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # open | cleared
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("raised_on", Date, nullable=False),  # the business day it was raised, for escalation
+    Column("escalated_at", DateTime(timezone=True)),
+    Column("cleared_at", DateTime(timezone=True)),
+)

@@ -35,6 +35,7 @@ class Settings:
     suspense_days: int = 3
     settlement_days: int = 2
     payout_days: int = 3
+    escalate_days: int = 2
     smtp: SmtpSettings | None = None
     finance_emails: tuple[str, ...] = ()
 
@@ -93,7 +94,8 @@ class Settings:
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
         days = {name: _days(env, name, default) for name, default in
-                (("PAYRECON_SUSPENSE_DAYS", "3"), ("PAYRECON_SETTLEMENT_DAYS", "2"), ("PAYRECON_PAYOUT_DAYS", "3"))}
+                (("PAYRECON_SUSPENSE_DAYS", "3"), ("PAYRECON_SETTLEMENT_DAYS", "2"), ("PAYRECON_PAYOUT_DAYS", "3"),
+                 ("PAYRECON_ESCALATE_DAYS", "2"))}
         return cls(
             home=home,
             database_url=database_url,
@@ -108,6 +110,7 @@ class Settings:
             suspense_days=days["PAYRECON_SUSPENSE_DAYS"],
             settlement_days=days["PAYRECON_SETTLEMENT_DAYS"],
             payout_days=days["PAYRECON_PAYOUT_DAYS"],
+            escalate_days=days["PAYRECON_ESCALATE_DAYS"],
             smtp=SmtpSettings.from_env(env),
             finance_emails=tuple(e.strip() for e in env.get("PAYRECON_FINANCE_EMAILS", "").split(";") if e.strip()),
         )

@@ -14,7 +14,7 @@ from prefect.logging import get_run_logger
 from payrecon.deployments import CREDIT_LIMIT
 from payrecon.mail import Mailer
 from payrecon.services.ingest import FileOutcome, expand_paths, ingest_file
-from payrecon.services.notifications import NotificationSummary, current_flags, send_notifications
+from payrecon.services.notifications import NotificationSummary, current_flags, send_notifications, update_flags
 from payrecon.services.reconcile import ReconcileSummary, reconcile
 from payrecon.services.review import Decision, ReviewCase, apply_decision, review_case
 from payrecon.services.reports import ReportSummary, build_reports
@@ -72,14 +72,16 @@ def notify_task(settings: Settings, as_of: date) -> NotificationSummary:
     workspace = Workspace(settings)
     flags = current_flags(workspace.engine, as_of, settings.calendar, settings.suspense_days,
                           settings.settlement_days, settings.payout_days)
+    changes = update_flags(workspace.engine, flags, as_of, settings.calendar, settings.escalate_days)
     mailer = Mailer(settings.smtp) if settings.smtp else None
-    summary = send_notifications(workspace.engine, mailer, settings.finance_emails, flags)
-    for flag in summary.new_flags:
-        emit_event(
-            event="payrecon.flag.raised",
-            resource={"prefect.resource.id": f"payrecon.{flag.key.replace(':', '.')}", "prefect.resource.name": flag.source},
-            payload={"reason": flag.reason, "as_of": as_of.isoformat()},
-        )
+    summary = send_notifications(workspace.engine, mailer, settings.finance_emails, flags, changes.escalated)
+    for what, changed in (("raised", changes.raised), ("escalated", changes.escalated), ("cleared", changes.cleared)):
+        for flag in changed:
+            emit_event(
+                event=f"payrecon.flag.{what}",
+                resource={"prefect.resource.id": f"payrecon.{flag.key.replace(':', '.')}", "prefect.resource.name": flag.source},
+                payload={"reason": flag.reason, "as_of": as_of.isoformat()},
+            )
     logger = get_run_logger()
     if summary.pending_without_smtp:
         logger.warning("%s notification(s) not sent: PAYRECON_SMTP_HOST is not set", summary.pending_without_smtp)

@@ -35,12 +35,51 @@ class Flag:
 
 
 @dataclass
+class FlagChanges:
+    raised: list[Flag] = field(default_factory=list)
+    escalated: list[Flag] = field(default_factory=list)
+    cleared: list[Flag] = field(default_factory=list)
+
+
+def update_flags(engine: Engine, current: list[Flag], as_of: date, calendar: BusinessCalendar, escalate_days: int = 2) -> FlagChanges:
+    """The flags' life: a new flag is raised once; an open one is escalated once when it has stayed
+    open longer than `escalate_days` business days; one that is no longer there is cleared (and
+    raised again should it come back)."""
+    changes = FlagChanges()
+    f = schema.flags
+    stamp = datetime.now(timezone.utc)
+    by_key = {flag.key: flag for flag in current}
+    with engine.begin() as conn:
+        known = {r.flag_key: r for r in conn.execute(select(f)).all()}
+        fresh = [flag for key, flag in by_key.items() if key not in known]
+        insert_ignore(conn, f, [
+            {"flag_key": flag.key, "source": flag.source, "reason": flag.reason, "status": "open", "raised_at": stamp, "raised_on": as_of}
+            for flag in fresh
+        ])
+        changes.raised.extend(fresh)
+        for key, row in known.items():
+            flag = by_key.get(key)
+            if flag is None and row.status == "open":
+                conn.execute(update(f).where(f.c.flag_key == key).values(status="cleared", cleared_at=stamp))
+                changes.cleared.append(Flag(key, row.source, row.reason))
+            elif flag is not None and row.status == "cleared":
+                conn.execute(update(f).where(f.c.flag_key == key).values(
+                    status="open", reason=flag.reason, raised_at=stamp, raised_on=as_of, escalated_at=None, cleared_at=None))
+                changes.raised.append(flag)
+            elif flag is not None and row.escalated_at is None and calendar.business_days_between(row.raised_on, as_of) > escalate_days:
+                conn.execute(update(f).where(f.c.flag_key == key).values(escalated_at=stamp, reason=flag.reason))
+                changes.escalated.append(flag)
+    return changes
+
+
+@dataclass
 class NotificationSummary:
     topups_sent: int = 0
     alerts_sent: int = 0
     failed: int = 0
     pending_without_smtp: int = 0
     new_flags: list[Flag] = field(default_factory=list)
+    escalated: list[Flag] = field(default_factory=list)
 
 
 _LATE = {
@@ -110,12 +149,17 @@ def topup_messages(engine: Engine) -> list[tuple[str, EmailMessage]]:
     return messages
 
 
-def alert_message(flags: list[Flag], finance: tuple[str, ...]) -> EmailMessage:
+def alert_message(flags: list[Flag], finance: tuple[str, ...], escalated: list[Flag] = ()) -> EmailMessage:
     message = EmailMessage()
     message["To"] = ", ".join(finance)
-    message["Subject"] = f"payrecon: {len(flags)} new item{'s' if len(flags) != 1 else ''} need finance's attention"
-    body = [f"- {f.source}: {f.reason}" for f in flags]
-    message.set_content("New since the last alert:\n\n" + "\n".join(body) + "\n\nThe exceptions and delays datasets list everything still open.\n")
+    count = len(flags) + len(escalated)
+    message["Subject"] = f"payrecon: {count} item{'s' if count != 1 else ''} need finance's attention" + (" (escalated)" if escalated else "")
+    parts = []
+    if flags:
+        parts.append("New since the last alert:\n\n" + "\n".join(f"- {f.source}: {f.reason}" for f in flags))
+    if escalated:
+        parts.append("Still open, escalated:\n\n" + "\n".join(f"- {f.source}: {f.reason}" for f in escalated))
+    message.set_content("\n\n".join(parts) + "\n\nThe exceptions and delays datasets list everything still open.\n")
     return message
 
 
@@ -147,27 +191,33 @@ def _retryable(engine: Engine) -> None:
         conn.execute(schema.notifications.delete().where(schema.notifications.c.status == "failed"))
 
 
-def send_notifications(engine: Engine, mailer: Mailer | None, finance: tuple[str, ...], flags: list[Flag]) -> NotificationSummary:
+def send_notifications(engine: Engine, mailer: Mailer | None, finance: tuple[str, ...], flags: list[Flag],
+                       escalated: list[Flag] = ()) -> NotificationSummary:
+    """Top-up notifications not sent yet, and one digest of the open flags finance was not alerted
+    about (and of escalations not yet sent)."""
     summary = NotificationSummary()
     _retryable(engine)
     with engine.connect() as conn:
-        done = existing_keys(conn, schema.notifications.c.notification_key, (f.key for f in flags))
+        done = existing_keys(conn, schema.notifications.c.notification_key,
+                             [f.key for f in flags] + [f"escalation:{f.key}" for f in escalated])
     summary.new_flags = [f for f in flags if f.key not in done]
+    summary.escalated = [f for f in escalated if f"escalation:{f.key}" not in done]
     topups = topup_messages(engine)
+    alerting = bool((summary.new_flags or summary.escalated) and finance)
     if mailer is None:
-        summary.pending_without_smtp = len(topups) + (1 if summary.new_flags and finance else 0)
+        summary.pending_without_smtp = len(topups) + (1 if alerting else 0)
         return summary
     for key, message in topups:
         if not _claim(engine, [key], "topup", message):
             continue
         summary.topups_sent += _deliver(engine, mailer, [key], message, summary)
-    if summary.new_flags and finance:
-        message = alert_message(summary.new_flags, finance)
-        mine = _claim(engine, [f.key for f in summary.new_flags], "alert", message)
+    if alerting:
+        keys = [f.key for f in summary.new_flags] + [f"escalation:{f.key}" for f in summary.escalated]
+        mine = set(_claim(engine, keys, "alert", alert_message(summary.new_flags, finance, summary.escalated)))
         if mine:
-            if len(mine) < len(summary.new_flags):
-                message = alert_message([f for f in summary.new_flags if f.key in set(mine)], finance)
-            summary.alerts_sent += _deliver(engine, mailer, mine, message, summary)
+            message = alert_message([f for f in summary.new_flags if f.key in mine], finance,
+                                    [f for f in summary.escalated if f"escalation:{f.key}" in mine])
+            summary.alerts_sent += _deliver(engine, mailer, sorted(mine), message, summary)
     return summary
 
 

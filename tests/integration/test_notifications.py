@@ -119,3 +119,35 @@ def test_nightly_flow_retried_sends_one_email_per_credit(prefect_server, workspa
     assert second["notifications"] == {"topups": 0, "alerts": 0, "failed": 0, "new_flags": 0, "not_sent_no_smtp": 0}
     subjects = [m["Subject"] for to, m in inbox.messages if "finance@payrecon.test" not in to]
     assert len(subjects) == 29 and len(inbox.messages) == 30
+
+
+def test_flags_are_raised_once_escalated_when_old_and_cleared_when_resolved(reconciled, smtp):
+    from datetime import date
+
+    from payrecon.services.notifications import update_flags
+    from payrecon.services.review import Decision, apply_decision
+
+    inbox, settings = smtp
+    workspace = reconciled
+    calendar = workspace.settings.calendar
+
+    def flags_on(day):
+        return current_flags(workspace.engine, day, calendar, 3)
+
+    first = update_flags(workspace.engine, flags_on(DEMO_DAY), DEMO_DAY, calendar, escalate_days=2)
+    assert len(first.raised) == 5 and not first.escalated and not first.cleared
+    assert not update_flags(workspace.engine, flags_on(DEMO_DAY), DEMO_DAY, calendar, 2).raised
+    # Resolve the late unidentified payment by a review decision: its flag clears.
+    late = next(f for f in first.raised if f.source == "unidentified money")
+    line_id = late.key.rsplit("/", 1)[1]
+    apply_decision(workspace.engine, line_id, Decision("credit", "org-0003", None, "Олена", "payer called"))
+    # Three business days later the rest are escalated, once.
+    later = date(2026, 11, 25)
+    changes = update_flags(workspace.engine, flags_on(later), later, calendar, escalate_days=2)
+    assert [f.key for f in changes.cleared] == [late.key]
+    assert {f.key for f in changes.escalated} == {f.key for f in first.raised} - {late.key}
+    assert not update_flags(workspace.engine, flags_on(later), later, calendar, 2).escalated
+    sent = send_notifications(workspace.engine, Mailer(settings), ("finance@payrecon.test",), flags_on(later), changes.escalated)
+    assert sent.alerts_sent == 1
+    digest = next(m for to, m in inbox.messages if "finance@payrecon.test" in to)
+    assert "(escalated)" in digest["Subject"] and "Still open, escalated:" in digest.get_content()
