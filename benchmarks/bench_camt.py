@@ -1,28 +1,29 @@
 """Throughput and peak memory of the camt source on a synthetic camt.053 with many entries.
 
-    .venv/bin/python benchmarks/bench_camt.py [--entries 200000]
+    .venv/bin/python benchmarks/bench_camt.py [--entries 1000000] [--gib 1.0] [--modes stream,parse]
 
 Writes a camt.053.001.02 statement with N booked entries (one TxDtls each: refs, debtor, creditor,
-remittance) to a temporary file, then reads it in two fresh processes, so each peak RSS
-(resource.getrusage ru_maxrss) belongs to one way of reading:
+remittance) to a temporary file, and a second one of about --gib GiB, and reads each in fresh child
+processes (see _harness.py), so each peak RSS belongs to one way of reading:
 
-- parse:  CamtSource().parse(path), every record kept in the ParseResult;
-- stream: CamtSource().iter_records(path), records dropped as they come (the XML side alone).
+- stream: CamtSource().iter_records(path), records dropped as they come (what a 1 GB file needs);
+- parse:  CamtSource().parse(path), every record kept in the ParseResult.
+
+The files are deleted afterwards. Figures are single-core.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness  # noqa: E402
+
+TARGET_LINES_PER_SECOND = 80_000
 
 HEADER = """<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
@@ -66,12 +67,14 @@ FOOTER = """      <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EU
 """
 
 
-def write_statement(path: Path, entries: int) -> None:
-    """Streams the synthetic statement to disk (never the whole text in memory)."""
+def write_statement(path: Path, entries: int | None = None, min_bytes: int | None = None) -> int:
+    """Streams the synthetic statement to disk (never the whole text in memory) until `entries`
+    entries or `min_bytes` bytes; returns the entries written."""
     closing_cents = 0
+    number = 0
     with open(path, "w", encoding="utf-8") as out:
         out.write(HEADER)
-        for number in range(entries):
+        while (entries is None or number < entries) and (min_bytes is None or out.tell() < min_bytes):
             cents = 100 + number % 99_900
             credit = number % 3 != 0
             closing_cents += cents if credit else -cents
@@ -83,6 +86,7 @@ def write_statement(path: Path, entries: int) -> None:
                     number=number,
                 )
             )
+            number += 1
         # Balances sit before entries in the schema; a closing one after them is still read.
         out.write(
             FOOTER.format(
@@ -90,61 +94,43 @@ def write_statement(path: Path, entries: int) -> None:
                 indicator="CRDT" if closing_cents >= 0 else "DBIT",
             )
         )
+    return number
 
 
-def measure(mode: str, path: Path) -> dict:
-    """Runs in a child process: one way of reading the file, timed, with its peak RSS."""
-    sys.path.insert(0, str(REPO))
+def _make_source():
+    sys.path.insert(0, str(_harness.REPO))
     from sources.camt import CamtSource
 
-    source = CamtSource()
-    baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
-    if mode == "parse":
-        result = source.parse(path)
-        count = len(result.records)
-    else:
-        count = sum(1 for _ in source.iter_records(path))
-    seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {
-        "mode": mode,
-        "records": count,
-        "seconds": round(seconds, 2),
-        "entries_per_second": round(count / seconds),
-        "peak_rss_mib": round(peak_kib / 1024, 1),
-        "rss_before_mib": round(baseline_kib / 1024, 1),
-    }
+    return CamtSource()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--entries", type=int, default=200_000)
-    parser.add_argument("--child", choices=("parse", "stream"), help=argparse.SUPPRESS)
+    parser.add_argument("--entries", type=int, default=1_000_000, help="entries of the first file (0: skip it)")
+    parser.add_argument("--gib", type=float, default=1.0, help="size of the second file in GiB (0: skip it)")
+    parser.add_argument("--modes", default="stream,parse", help="comma-separated: stream, parse")
+    parser.add_argument("--keep", type=Path, help="write the files into this folder and keep them")
+    parser.add_argument("--child", choices=_harness.MODES, help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.file)))
+        print(json.dumps(_harness.measure(_make_source, args.child, args.file)))
         return
+    modes = [mode for mode in args.modes.split(",") if mode]
+    runs = []
+    if args.entries:
+        runs.append((f"{args.entries:,} entries", dict(entries=args.entries)))
+    if args.gib:
+        runs.append((f"{args.gib:g} GiB", dict(min_bytes=int(args.gib * 2**30))))
     with tempfile.TemporaryDirectory(prefix="bench_camt_") as folder:
-        path = Path(folder) / "camt053_synthetic.xml"
-        started = time.perf_counter()
-        write_statement(path, args.entries)
-        size_mib = os.path.getsize(path) / 2**20
-        print(f"synthetic camt.053: {args.entries} entries, {size_mib:.0f} MiB, written in {time.perf_counter() - started:.1f} s")
-        for mode in ("stream", "parse"):
-            output = subprocess.run(
-                [sys.executable, __file__, "--child", mode, "--file", str(path)],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            result = json.loads(output)
-            print(
-                f"{result['mode']:>6}: {result['records']} records in {result['seconds']} s = "
-                f"{result['entries_per_second']} entries/s; peak RSS {result['peak_rss_mib']} MiB "
-                f"(after imports {result['rss_before_mib']} MiB)"
-            )
+        for label, size in runs:
+            path = (args.keep or Path(folder)) / f"camt053_{label.replace(',', '').replace(' ', '_')}.xml"
+            lines, seconds = _harness.timed_write(lambda: write_statement(path, **size))
+            print(f"synthetic camt.053 ({label}): {_harness.describe(path, lines, seconds)}", flush=True)
+            for mode in modes:
+                _harness.report(label, _harness.run_child(__file__, mode, path), TARGET_LINES_PER_SECOND)
+            if not args.keep:
+                path.unlink()
 
 
 if __name__ == "__main__":

@@ -68,7 +68,13 @@ Tolerance policy (sources/errors.py), applied to MT940:
 
 line_id: account + bank reference + value date + entry date + amount + mark + customer reference +
 an occurrence counter (per file) for identical lines. The statement number is left out, so a line
-that appears in two overlapping statement files gets one id.
+that appears in two overlapping statement files gets one id. The counter keeps a 16-byte digest per
+distinct line (see _Occurrences), so a file of millions of lines needs tens of MB for it.
+
+Reading: `parse()` keeps every record; `iter_records()` yields them one statement at a time and
+holds one statement, so a 1 GB file is read in little memory. Both run the same single pass over
+the text, which is read in blocks of whole lines (a non-UTF-8 file is decoded whole, as its encoding
+is chosen from all of its text); continuation lines, the common case, take a short inline path.
 
 StatementSummary: statement_id is the :20: reference, sequence the :28C: text as written.
 """
@@ -171,7 +177,7 @@ def _without_envelope(line: str) -> tuple[str, str | None]:
 
 #: Bytes read at a time. Blocks end at a line feed, so a UTF-8 sequence, a CRLF or a control byte
 #: between CR and LF never straddles two blocks and each block decodes on its own.
-_BLOCK_BYTES = 4 << 20
+_BLOCK_BYTES = 1 << 20
 _CONTROL_DELETE = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
 
 
@@ -399,7 +405,7 @@ def _no_ref(value: str | None) -> str | None:
 
 def _account(value: str | None) -> str | None:
     """An account number or IBAN without the spaces a line wrap or padding put into it."""
-    return re.sub(r"\s", "", value) or None if value else None
+    return "".join(value.split()) or None if value else None  # str.split() splits where regex \s matches
 
 
 # German GVC structure (DFÜ-Abkommen Anlage 3) --------------------------------------------------------
@@ -476,17 +482,16 @@ def _sepa_purpose(pieces: list[str]) -> tuple[dict[str, str], list[str]]:
     keywords: dict[str, str] = {}
     remittance: list[str] = []
     for piece in pieces:
-        marks = list(_SEPA_KEYWORD.finditer(piece))
-        head = piece[: marks[0].start()] if marks else piece
-        if head.strip():
-            remittance.append(head)
-        for number, mark in enumerate(marks):
-            end = marks[number + 1].start() if number + 1 < len(marks) else len(piece)
-            value = piece[mark.end() : end]
-            if mark.group(1) == "SVWZ":
-                remittance.append(value)
-            elif mark.group(1) not in keywords:
-                keywords[mark.group(1)] = value
+        # [free text before the first keyword, keyword, its value, keyword, its value, ...]
+        cut = _SEPA_KEYWORD.split(piece) if "+" in piece else (piece,)
+        if cut[0].strip():
+            remittance.append(cut[0])
+        for index in range(1, len(cut), 2):
+            keyword = cut[index]
+            if keyword == "SVWZ":
+                remittance.append(cut[index + 1])
+            elif keyword not in keywords:
+                keywords[keyword] = cut[index + 1]
     return keywords, remittance
 
 
@@ -500,42 +505,40 @@ def _gvc_information(text: str) -> AccountOwnerInformation | None:
         return None
     # [text before the first ?NN (ignored), key, text, key, text, ...]
     cut = _GVC_SUBFIELD.split(text[match.end() :])
+    keys = cut[1::2]
     subfields: dict[str, list[str]] = {}
-    for index in range(1, len(cut), 2):
-        key = cut[index]
-        if key in subfields:
-            subfields[key].append(cut[index + 1])
-        else:
-            subfields[key] = [cut[index + 1]]
-
-    def single(key: str) -> str | None:
-        parts = subfields.get(key)
-        return clean(parts[0] if len(parts) == 1 else "".join(parts)) if parts else None
-
-    purpose = [(key, part) for key in _GVC_PURPOSE if key in subfields for part in subfields[key]]
+    if len(set(keys)) == len(keys):  # each subfield once (the usual case)
+        joined = dict(zip(keys, cut[2::2]))
+        purpose = [(key, joined[key]) for key in _GVC_PURPOSE if key in joined]
+        names = [(key, joined[key]) for key in ("32", "33") if key in joined]
+    else:
+        for index in range(1, len(cut), 2):
+            subfields.setdefault(cut[index], []).append(cut[index + 1])
+        joined = {key: "".join(parts) for key, parts in subfields.items()}
+        purpose = [(key, part) for key in _GVC_PURPOSE if key in subfields for part in subfields[key]]
+        names = [(key, part) for key in ("32", "33") if key in subfields for part in subfields[key]]
     keywords, remittance = _sepa_purpose(_join_subfields(purpose)) if purpose else ({}, [])
-    names = [(key, part) for key in ("32", "33") if key in subfields for part in subfields[key]]
     iban = keywords.get("IBAN")
     info = AccountOwnerInformation(
         structure="gvc",
         counterparty_name=clean(" ".join(_join_subfields(names))) if names else None,
-        counterparty_account=_account(single("31")) or (_account(iban) if iban else None),
+        counterparty_account=_account(clean(joined.get("31"))) or (_account(iban) if iban else None),
         remittance=clean(" ".join(remittance)) if remittance else None,
         end_to_end_id=_no_ref(keywords["EREF"]) if "EREF" in keywords else None,
     )
     extra = {
         "gvc": match.group(1),
-        "booking_text": single("00"),
-        "primanota": single("10"),
-        "counterparty_bank": single("30"),
-        "text_key_extension": single("34"),
+        "booking_text": clean(joined.get("00")),
+        "primanota": clean(joined.get("10")),
+        "counterparty_bank": clean(joined.get("30")),
+        "text_key_extension": clean(joined.get("34")),
     }
     if keywords:
         for keyword, name in _SEPA_EXTRA.items():
             if keyword in keywords and extra.get(name) is None:
                 extra[name] = clean(keywords[keyword])
-    if not _GVC_KNOWN.issuperset(subfields):
-        other = "".join(f"?{key}{''.join(parts)}" for key, parts in subfields.items() if key not in _GVC_KNOWN)
+    if not _GVC_KNOWN.issuperset(joined):
+        other = "".join(f"?{key}{value}" for key, value in joined.items() if key not in _GVC_KNOWN)
         extra["other_subfields"] = clean(other)
     info.extra = {key: value for key, value in extra.items() if value}
     return info
@@ -701,15 +704,17 @@ class Statement:
 
 def _apply_field(statement: Statement, tag: str, line_no: int, lines: list[str], previous_tag: str | None) -> None:
     """Put one field into its statement (SWIFT MT940 field order, tolerantly)."""
-    text = (lines[0] if len(lines) == 1 else "".join(lines)).strip()
     if tag == "61":
         if statement.closing is not None:
             statement.notes.append(f"line {line_no}: :61: after the closing balance of statement {statement.label}")
         statement.lines.append(StatementLine.parse(line_no, lines))
-    elif tag == "86" and previous_tag == "61" and statement.lines:
+        return
+    if tag == "86" and previous_tag == "61" and statement.lines:
         line = statement.lines[-1]
         line.information = (line.information or []) + lines
-    elif tag == "20":
+        return
+    text = (lines[0] if len(lines) == 1 else "".join(lines)).strip()
+    if tag == "20":
         statement.reference = text or None
     elif tag == "21":
         statement.related_reference = text or None
@@ -921,6 +926,7 @@ class _Reader:
         carry = ""
         pending: tuple[int, str] | None = None  # a line that is only ":", waiting for the next one
         line_of = self._line
+        field_line = _FIELD_LINE.match
         for text in self._texts():
             lines = text.split("\n")
             lines[0] = carry + lines[0]
@@ -942,10 +948,30 @@ class _Reader:
                         self.field_lines.append(line)
                     else:
                         self._stray(number)
+                elif first == ":" and line[0] == ":" and line[1:3] != "94":
+                    # a field line (no envelope, pseudo-header or end of message can start so)
+                    match = field_line(line)
+                    if match:
+                        if self.field_tag is not None:
+                            self._end_field()
+                            if self.ready:  # a statement ended: its records go out now
+                                yield from self.ready
+                                self.ready = []
+                        self.field_tag, self.field_line, self.field_lines = match.group(1), number, [match.group(2)]
+                        self.field_type = self.message_type
+                    elif stripped == ":":
+                        pending = (number, line)
+                    elif self.field_tag is not None:
+                        self.field_lines.append(line)
+                    else:
+                        self._stray(number)
                 elif stripped == ":":
                     pending = (number, line)
                 else:
                     line_of(number, line)
+                    if self.ready:
+                        yield from self.ready
+                        self.ready = []
             if self.ready:
                 yield from self.ready
                 self.ready = []

@@ -600,6 +600,16 @@ def test_many_entries_stream_with_unique_ids(tmp_path):
     assert [r.line_id for r in streamed] == [r.line_id for r in SOURCE.parse(path).records]
 
 
+def test_identical_entries_are_numbered(tmp_path):
+    same = entry("5.00", ref="SAME")
+    result = parse_text(tmp_path, document(same * 3 + entry("5.00", ref="OTHER")))
+    identity = (OUR_IBAN, "SAME", None, None, None, None, "2026-01-15", "5", "EUR")
+    expected = [make_line_id("camt", *identity)] + [make_line_id("camt", *identity, n) for n in (2, 3)]
+    assert [r.line_id for r in result.records[:3]] == expected
+    assert result.records[3].line_id == make_line_id("camt", OUR_IBAN, "OTHER", *identity[2:])
+    assert result.statements[0].line_ids == tuple(r.line_id for r in result.records)
+
+
 # --------------------------------------------------------------------------------------------
 # Damaged files
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sources.errors import MalformedFile, SourceError
 from sources.mt940 import Balance, Mt940Source, swift_amount
-from sources.records import ParseResult
+from sources.records import ParseResult, make_line_id
 
 SOURCE = Mt940Source()
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden" / "mt940"
@@ -561,3 +561,63 @@ def test_swift_amounts():
     assert swift_amount("1,234") == "1.234"
     assert swift_amount("1,2,3") is None
     assert swift_amount("9" * 40 + ",") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(whole=st.text("0123456789", min_size=1, max_size=30), fraction=st.none() | st.text("0123456789", max_size=6),
+       negative=st.booleans())
+def test_swift_amount_matches_decimal_arithmetic(whole, fraction, negative):
+    raw = whole if fraction is None else f"{whole},{fraction}"
+    digits = len(whole.lstrip("0") or "0") + max(2, len(fraction or ""))
+    if digits > 28:  # beyond Decimal's 28-digit context: not an amount (no SWIFT 15d amount is)
+        assert swift_amount(raw, negative) is None
+        return
+    value = Decimal(f"{whole}.{fraction or '0'}").quantize(Decimal(1).scaleb(-max(2, len(fraction or ""))))
+    assert swift_amount(raw, negative) == format(-value if negative and value else value, "f")
+
+
+# --- streaming (iter_records) and large files ---------------------------------------------------------
+
+
+def test_iter_records_gives_what_parse_gives(fixtures_dir):
+    for name in sorted(PARSED):
+        path = fixtures_dir / "mt940" / name
+        assert [r.as_dict() for r in SOURCE.iter_records(path)] == [r.as_dict() for r in SOURCE.parse(path).records]
+
+
+@pytest.mark.parametrize("block_bytes", [1, 7, 64, 4096])
+def test_reading_in_small_blocks_changes_nothing(fixtures_dir, tmp_path, monkeypatch, block_bytes):
+    import sources.mt940 as mt940
+
+    crlf = (fixtures_dir / "mt940/betterplace/sepa_mt9401.sta").read_bytes().replace(b"\n", b"\r\n")
+    files = [_write(tmp_path, crlf, "crlf.sta"), _write(tmp_path, ING_ENVELOPE, "ing.sta"),
+             _write(tmp_path, ":\n20:X\n" + GOOD.replace("\n", "\r") + "\x01" + NO_ACCOUNT, "odd.sta")]
+    files += [fixtures_dir / "mt940" / name for name in ("mBank/mt942.sta", "self-provided/raphaelm.sta")]
+    expected = [SOURCE.parse(path) for path in files]
+    monkeypatch.setattr(mt940, "_BLOCK_BYTES", block_bytes)
+    for path, before in zip(files, expected):
+        after = SOURCE.parse(path)
+        assert [r.as_dict() for r in after.records] == [r.as_dict() for r in before.records]
+        assert (after.warnings, after.statements, after.transactions_found) == (
+            before.warnings, before.statements, before.transactions_found)
+
+
+def test_iter_records_of_broken_statements_raises_before_any_record(tmp_path):
+    path = _write(tmp_path, NO_ACCOUNT + NO_OPENING)
+    records = SOURCE.iter_records(path)
+    with pytest.raises(MalformedFile, match="has no :25: account identification"):
+        next(records)
+    # a good statement after broken ones: every line comes out, in file order
+    path = _write(tmp_path, NO_ACCOUNT + NO_OPENING + GOOD, "mixed.sta")
+    assert [r.bank_ref for r in SOURCE.iter_records(path)] == ["N1", "N2", "G1"]
+
+
+def test_identical_lines_are_numbered_across_statements(tmp_path):
+    line = ":61:240102C5,00NTRFNONREF//SAME\n:86:166?00GUTSCHRIFT?20SVWZ+Miete\n"
+    first = GOOD.replace(":61:240102C5,00NTRFNONREF//G1\n", line * 3)
+    second = first.replace(":20:GOOD", ":20:NEXT")
+    result = SOURCE.parse(_write(tmp_path, first + second))
+    identity = ("DE02120300000000202051", "SAME", "240102", None, "5.00", "C", "NONREF")
+    expected = [make_line_id("mt940", *identity, occurrence) for occurrence in range(1, 7)]
+    assert [r.line_id for r in result.records] == expected
+    assert [s.line_ids for s in result.statements] == [tuple(expected[:3]), tuple(expected[3:])]
