@@ -33,6 +33,11 @@ def summary_markdown(as_of: date, files: list[FileOutcome], rec: ReconcileSummar
         f"- Lines decided: {rec.lines_decided}; credits: {rec.credits} ({credited}); exceptions: {rec.exceptions}",
         f"- Usage entries posted: {rec.usage_entries}; card top-ups posted: {rec.card_entries}; "
         f"plan fees debited: {rec.subscription_fees}",
+        f"- Provider money: {rec.settlements.payments_settled} payments proved by settlements, "
+        f"{rec.settlements.payouts_received} payouts found on bank statements, "
+        f"{rec.settlements.chargebacks} chargebacks, {rec.settlements.refunds} refunds; fees: "
+        + (", ".join(f"{money_text(v)} {k}" for k, v in sorted(rec.settlements.fees.items())) or "none"),
+        "- Delays: " + (", ".join(f"{n} {kind}" for kind, n in sorted(reports.delays.items())) or "none"),
         "",
         "## Decisions by rule",
         "",

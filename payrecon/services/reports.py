@@ -9,7 +9,7 @@ as-of day. Every dataset passes its great-expectations contract before it is wri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
@@ -50,6 +50,7 @@ class ReportSummary:
     written: dict[str, int]  # dataset -> partitions written
     location: str
     docs: str | None = None
+    delays: dict[str, int] = field(default_factory=dict)  # kind -> items late on the as-of day
 
 
 def build_reports(
@@ -83,4 +84,5 @@ def build_reports(
         "balances": publish_snapshot(store, "balances", as_of, balances, docs_dir),
         "unmatched_aging": publish_snapshot(store, "unmatched_aging", as_of, unmatched_aging(unmatched, as_of, calendar), docs_dir),
     }
-    return ReportSummary(written=written, location=store.url, docs=docs_dir)
+    late = {str(k): int(v) for k, v in delays["kind"].value_counts().items()} if not delays.empty else {}
+    return ReportSummary(written=written, location=store.url, docs=docs_dir, delays=late)

@@ -54,6 +54,7 @@ def test_nightly_flow_runs_end_to_end_and_twice_adds_nothing(prefect_server, wor
     assert "credits: 0" in latest.data and "Quarantined files" not in latest.data
     earliest = min(summaries, key=lambda a: a.created)
     assert "credits: 23" in earliest.data and "export_broken.csv" in earliest.data
+    assert "1 paypal_settlement" in earliest.data and "1 suspense" in earliest.data and "2 payments proved by settlements" in earliest.data
     tables = asyncio.run(_artifacts("nightly-files"))
     assert any("privat24_2026-11-20.csv" in str(t.data) for t in tables)
     assert len(pd.read_parquet(workspace_env.reports_url + "/credits")) == 29
