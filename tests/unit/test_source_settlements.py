@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import json
-import os
 import re
 from collections import defaultdict
 from decimal import Decimal
@@ -26,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sources.adyen_reports import AdyenSettlementSource
-from sources.base import HEAD_BYTES
+from tests.source_checks import assert_json_safe, check_golden, head
 from sources.errors import MalformedFile, SourceError
 from sources.liqpay_reports import LiqpayReportSource
 from sources.paypal_reports import PaypalActivitySource, PaypalSettlementSource, event_kind
@@ -37,7 +36,6 @@ from sources.stripe_reports import StripeReportSource
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "settlements"
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-UPDATE_GOLDEN = os.environ.get("PAYRECON_UPDATE_GOLDEN") == "1"
 
 STL = PaypalSettlementSource()
 ACTIVITY = PaypalActivitySource()
@@ -84,11 +82,6 @@ FIXTURES_OF_OURS = {
 UNCLAIMED = {"FORMATS.md", "PROVENANCE.md", "mt940/self-provided/invalid_statement.sta"}
 
 
-def head(path: Path) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read(HEAD_BYTES)
-
-
 def by_ref(result: ParseResult) -> dict[str | None, list]:
     grouped: dict[str | None, list] = defaultdict(list)
     for record in result.records:
@@ -109,29 +102,6 @@ def total_by_currency(records) -> dict[str, Decimal]:
     for record in records:
         totals[record.currency] += Decimal(record.amount)
     return dict(totals)
-
-
-def assert_json_safe(value: object) -> None:
-    if isinstance(value, dict):
-        for item in value.values():
-            assert_json_safe(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            assert_json_safe(item)
-    else:
-        assert not isinstance(value, float), value
-        assert isinstance(value, (str, int, type(None))), type(value)
-
-
-def check_golden(source, path: Path) -> None:
-    result = source.parse(path)
-    lines = [json.dumps(record.as_dict(), ensure_ascii=False, sort_keys=True) for record in result.records]
-    golden = GOLDEN / source.name / f"{path.name}.jsonl"
-    if UPDATE_GOLDEN:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    assert golden.exists(), f"no golden file {golden}; run with PAYRECON_UPDATE_GOLDEN=1 and check it by hand"
-    assert lines == golden.read_text(encoding="utf-8").splitlines()
 
 
 def fixture_files(fixtures_dir: Path) -> list[Path]:

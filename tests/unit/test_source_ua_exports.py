@@ -12,7 +12,6 @@ sorted keys. PAYRECON_UPDATE_GOLDEN=1 rewrites them; read the diff before keepin
 from __future__ import annotations
 
 import json
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sources.base import HEAD_BYTES
 from sources.clientbank_1c import ClientBankExchangeSource, canonical_key, same_account
+from tests.source_checks import assert_json_safe, check_golden, head
 from sources.errors import MalformedFile, SourceError
 from sources.monobank_json import MonobankJsonSource
 from sources.privat24_csv import Privat24CsvSource
@@ -30,7 +29,6 @@ from sources.records import ParseResult
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ua_bank"
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-UPDATE_GOLDEN = os.environ.get("PAYRECON_UPDATE_GOLDEN") == "1"
 
 PRIVAT = PrivatbankJsonSource()
 MONO = MonobankJsonSource()
@@ -59,39 +57,11 @@ OUR_UGB = "UA363204780000026009012345678"
 OUR_PRIVAT = "UA443052990000026002052712345"
 
 
-def head(path: Path) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read(HEAD_BYTES)
-
-
 def by_ref(result: ParseResult) -> dict[str | None, list]:
     grouped: dict[str | None, list] = {}
     for record in result.records:
         grouped.setdefault(record.bank_ref, []).append(record)
     return grouped
-
-
-def assert_json_safe(value: object) -> None:
-    if isinstance(value, dict):
-        for item in value.values():
-            assert_json_safe(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            assert_json_safe(item)
-    else:
-        assert not isinstance(value, float), value
-        assert isinstance(value, (str, int, type(None))), type(value)
-
-
-def check_golden(source, path: Path) -> None:
-    result = source.parse(path)
-    lines = [json.dumps(record.as_dict(), ensure_ascii=False, sort_keys=True) for record in result.records]
-    golden = GOLDEN / source.name / f"{path.name}.jsonl"
-    if UPDATE_GOLDEN:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    assert golden.exists(), f"no golden file {golden}; run with PAYRECON_UPDATE_GOLDEN=1 and check it by hand"
-    assert lines == golden.read_text(encoding="utf-8").splitlines()
 
 
 # --- identify --------------------------------------------------------------------------------------
