@@ -21,6 +21,7 @@ def ingest_inbox() -> dict:
     return {
         "files": [f.line() for f in files],
         "credits": reconciled.credits,
+        "reviews": reconciled.reviews,
         "exceptions": reconciled.exceptions,
         "notifications": notified.topups_sent + notified.alerts_sent,
     }

@@ -30,6 +30,7 @@ def nightly(as_of: date | None = None) -> dict:
         "rows_quarantined": sum(f.rows_quarantined for f in files),
         "credits": reconciled.credits,
         "credited": {c: str(a) for c, a in reconciled.credited.items()},
+        "reviews": reconciled.reviews,
         "exceptions": reconciled.exceptions,
         "subscription_fees": reconciled.subscription_fees,
         "reports": reports.location,

@@ -275,3 +275,28 @@ flags = Table(
     Column("escalated_at", DateTime(timezone=True)),
     Column("cleared_at", DateTime(timezone=True)),
 )
+
+organization_names = Table(
+    "organization_names",
+    metadata,
+    # Payer names a confirmed payment taught for an organization ("TOV ROMASHKA", a director's name),
+    # so the next payment under that name meets the organization even when nothing else links them.
+    Column("org_id", String(64), ForeignKey("organizations.org_id"), primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("origin", String(16), nullable=False),  # learned | manual
+    Column("learned_from", String(64)),  # the line_id that taught it
+    Column("learned_at", DateTime(timezone=True), nullable=False),
+)
+
+invoice_allocations = Table(
+    "invoice_allocations",
+    metadata,
+    # Which part of a credited payment settled which invoice. An invoice's amount paid is the sum of
+    # its allocations; what a payment has beyond its invoices stays on the prepaid balance.
+    Column("line_id", String(64), ForeignKey("normalized_lines.line_id"), primary_key=True),
+    Column("invoice_number", String(64), ForeignKey("invoices.invoice_number"), primary_key=True),
+    Column("amount", Money, nullable=False),
+    Column("settles", String(16), nullable=False),  # exact | fee | sum | partial | over | manual
+    Column("allocated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_invoice_allocations_invoice", "invoice_number"),
+)

@@ -259,7 +259,8 @@ def run_demo(settings: Settings | None = None) -> str:
             *[f"  import {line}" for line in imported],
             f"nightly run for {result['as_of']}:",
             *[f"  {line}" for line in result["files"]],
-            f"  new credits this run: {result['credits']}; exceptions opened: {result['exceptions']}; "
+            f"  new credits this run: {result['credits']}; waiting for review: {result['reviews']}; "
+            f"exceptions opened: {result['exceptions']}; "
             f"plan fees debited: {result['subscription_fees']}",
             f"ledger: raw files {dict((s, n) for s, n in files)}; statement and provider lines {lines}; bank credits {credit_text}",
             f"reports (Parquet): {result['reports']}",

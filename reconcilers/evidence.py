@@ -1,4 +1,5 @@
-"""Evidence found in a payment's free text: invoice-number tokens and tax IDs.
+"""Scalar checks of the identifiers payments carry (the engine's vectorised versions live in
+`reconcilers.identifiers`), and generators of valid ones for the demo and the tests.
 
 ЄДРПОУ (EDRPOU) is the 8-digit code of a Ukrainian legal entity, with a check digit computed with
 weights 1..7 or 3..9 depending on the code's range (the Ministry of Statistics' algorithm);
@@ -8,16 +9,6 @@ weights 1..7 or 3..9 depending on the code's range (the Ministry of Statistics' 
 from __future__ import annotations
 
 import re
-
-import pandas as pd
-
-# A token: letters (Latin or Cyrillic) and digits, joined by '-' or '/'. "№2026-00123," -> "2026-00123".
-TOKEN = r"[0-9A-Za-zА-Яа-яІіЇїЄєҐґ]+(?:[-/][0-9A-Za-zА-Яа-яІіЇїЄєҐґ]+)*"
-TAX_ID = r"(?<!\d)(\d{8}|\d{10})(?!\d)"
-
-
-def normalize_invoice_number(value: str) -> str:
-    return value.strip().upper()
 
 
 def edrpou_is_valid(code: str) -> bool:
@@ -40,27 +31,6 @@ def edrpou_with_check_digit(first_seven: str) -> str:
         if edrpou_is_valid(first_seven + digit):
             return first_seven + digit
     raise ValueError(f"no check digit fits {first_seven}")
-
-
-def invoice_tokens(lines: pd.DataFrame) -> pd.DataFrame:
-    """(line_id, token) for every token of each line's remittance, upper-cased."""
-    text = lines["remittance"].fillna("").astype("str").str.upper()
-    tokens = text.str.findall(TOKEN)
-    exploded = pd.DataFrame({"line_id": lines["line_id"].to_numpy(), "token": tokens}).explode("token")
-    return exploded.dropna(subset=["token"]).drop_duplicates()
-
-
-def tax_id_mentions(lines: pd.DataFrame) -> pd.DataFrame:
-    """(line_id, tax_id) from the counterparty's tax-ID field and from digit runs in the remittance."""
-    from_field = pd.DataFrame(
-        {"line_id": lines["line_id"].to_numpy(), "tax_id": lines["counterparty_tax_id"].to_numpy()}
-    ).dropna()
-    text = lines["remittance"].fillna("").astype("str")
-    found = text.str.findall(TAX_ID)
-    from_text = pd.DataFrame({"line_id": lines["line_id"].to_numpy(), "tax_id": found}).explode("tax_id").dropna()
-    both = pd.concat([from_field, from_text], ignore_index=True)
-    both["tax_id"] = both["tax_id"].astype("str").str.strip()
-    return both.drop_duplicates()
 
 
 def iban_is_valid(iban: str) -> bool:

@@ -20,6 +20,7 @@ from payrecon.services.review import Decision, ReviewCase, apply_decision, revie
 from payrecon.services.reports import ReportSummary, build_reports
 from payrecon.settings import Settings
 from payrecon.workspace import Workspace
+from reconcilers.plan import MatchPlan
 
 
 @task(name="list-inbox")
@@ -42,10 +43,14 @@ def reconcile_task(settings: Settings, as_of: date) -> ReconcileSummary:
     # One crediting run at a time across every worker; the database's keys make it exactly-once
     # even without the limit, which only keeps concurrent runs from racing for the same lines.
     with concurrency(CREDIT_LIMIT, occupy=1, strict=True):
-        summary = reconcile(Workspace(settings).engine, settings.auto_credit_threshold, as_of)
-    get_run_logger().info(
-        "%s lines decided: %s credits, %s exceptions", summary.lines_decided, summary.credits, summary.exceptions
+        summary = reconcile(Workspace(settings).engine, MatchPlan.from_settings(settings), as_of)
+    logger = get_run_logger()
+    logger.info(
+        "%s lines decided: %s credits, %s waiting for review, %s exceptions; %s invoices paid",
+        summary.lines_decided, summary.credits, summary.reviews, summary.exceptions, summary.invoices_settled,
     )
+    for problem in summary.problems:
+        logger.warning("master data: %s", problem)
     return summary
 
 

@@ -30,7 +30,9 @@ def summary_markdown(as_of: date, files: list[FileOutcome], rec: ReconcileSummar
         f"- Files: {len(files)} seen, {len(loaded)} loaded, {len(quarantined)} quarantined, "
         f"{len(files) - len(loaded) - len(quarantined)} already ingested",
         f"- Lines loaded: {sum(f.records_loaded for f in loaded)}; rows quarantined: {rows_quarantined}",
-        f"- Lines decided: {rec.lines_decided}; credits: {rec.credits} ({credited}); exceptions: {rec.exceptions}",
+        f"- Lines decided: {rec.lines_decided}; credits: {rec.credits} ({credited}); waiting for review: {rec.reviews}; "
+        f"exceptions: {rec.exceptions}; invoices paid: {rec.invoices_settled}",
+        f"- Learned payer accounts: {rec.learned_ibans}; payer names: {rec.learned_names}",
         f"- Usage entries posted: {rec.usage_entries}; card top-ups posted: {rec.card_entries}; "
         f"plan fees debited: {rec.subscription_fees}",
         f"- Provider money: {rec.settlements.payments_settled} payments proved by settlements, "

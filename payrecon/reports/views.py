@@ -74,7 +74,7 @@ def exceptions(conn) -> pd.DataFrame:
             m.c.decided_at.label("opened_at"),
         )
         .join(lines, lines.c.line_id == m.c.line_id)
-        .where(m.c.status == "exception"),
+        .where(m.c.status.in_(["exception", "review"])),
     )
     return _concat_exceptions([unmatched, *_quarantined(conn), *_integrity_exceptions(conn), _chargebacks(conn)])
 

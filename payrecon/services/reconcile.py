@@ -17,7 +17,8 @@ from sqlalchemy import Engine, func, literal, select, update
 from ledger import billing, domain, schema
 from ledger.repository import existing_keys, insert_ignore, now, post_entries
 from payrecon.services.settlements import SettlementSummary, reconcile_settlements
-from reconcilers.first_match import decide
+from reconcilers.engine import MatchResult, match
+from reconcilers.plan import MatchPlan
 
 
 @dataclass
@@ -25,8 +26,14 @@ class ReconcileSummary:
     lines_decided: int = 0
     credits: int = 0
     credited: dict[str, Decimal] = field(default_factory=dict)  # currency -> total of new credits
-    exceptions: int = 0
+    reviews: int = 0  # ranked suggestions waiting for a person
+    exceptions: int = 0  # nothing credible: a person must find the payer
     by_rule: dict[str, int] = field(default_factory=dict)
+    invoices_settled: int = 0
+    learned_ibans: int = 0
+    learned_names: int = 0
+    problems: tuple[str, ...] = ()  # master-data rows the engine could not use
+    seconds: dict[str, float] = field(default_factory=dict)  # float-ok: matching time per step
     usage_entries: int = 0
     card_entries: int = 0
     subscription_fees: int = 0
@@ -38,80 +45,130 @@ def _frame(conn, query) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def reconcile(engine: Engine, auto_credit_threshold: Decimal, as_of: date | None = None) -> ReconcileSummary:
+def reconcile(engine: Engine, plan: MatchPlan, as_of: date | None = None) -> ReconcileSummary:
     """Decide new lines and credit them; post usage and card top-ups; then activate the plans whose
     fee the balance now covers, up to `as_of` (default: the newest effective date in the ledger)."""
     summary = ReconcileSummary()
-    lines_t, m = schema.normalized_lines, schema.matches
     with engine.begin() as conn:
         # Provider payouts first: their bank lines are not customers' payments.
         summary.settlements = reconcile_settlements(conn)
-        lines = _frame(
-            conn,
-            select(lines_t)
-            .outerjoin(m, m.c.line_id == lines_t.c.line_id)
-            .where(m.c.line_id.is_(None), lines_t.c.record_type == "bank_line", lines_t.c.amount > 0),
-        )
+        lines = _undecided_lines(conn)
         if not lines.empty:
-            organizations = _frame(conn, select(schema.organizations))
-            invoices = _frame(conn, select(schema.invoices))
-            decisions = decide(lines, organizations, invoices, auto_credit_threshold)
-            decided_at = now()
-            insert_ignore(conn, m, [{**d, "decided_at": decided_at} for d in decisions.to_dict("records")])
-            matched = decisions[decisions["status"] == "matched"].merge(lines, on="line_id")
-            entries = [
-                domain.bank_credit(
-                    line_id=r.line_id,
-                    org_id=r.org_id,
-                    account=r.account,
-                    currency=r.currency,
-                    amount=r.amount,
-                    booked_on=r.booking_date,
-                    description=f"{r.rule}: {r.reason}",
-                )
-                for r in matched.itertuples()
-            ]
-            summary.credits = post_entries(conn, entries)
-            for entry in entries:
-                posting = entry.postings[0]
-                summary.credited[posting.currency] = summary.credited.get(posting.currency, Decimal(0)) + posting.amount
-            summary.lines_decided = len(decisions)
-            summary.exceptions = int((decisions["status"] == "exception").sum())
-            summary.by_rule = {str(k): int(v) for k, v in decisions["rule"].value_counts().items()}
-            update_invoice_status(conn)
+            result = match(
+                lines,
+                _frame(conn, select(schema.organizations)),
+                _frame(conn, select(schema.organization_ibans)),
+                open_invoices(conn),
+                plan,
+                organization_names=_frame(conn, select(schema.organization_names.c.org_id, schema.organization_names.c.name)),
+            )
+            _store(conn, lines, result, summary)
         summary.usage_entries = _post_usage(conn)
         summary.card_entries = _post_card_payments(conn)
         summary.subscription_fees = _post_subscription_fees(conn, as_of)
     return summary
 
 
-def update_invoice_status(conn) -> None:
-    """Mark invoices paid or partially paid from the credits that name them.
-
-    A payment naming several invoices pays them in invoice-number order; what is left over stays on
-    the prepaid balance (an over-payment still credits the organization).
-    """
-    credited = _frame(
+def _undecided_lines(conn) -> pd.DataFrame:
+    lines_t, m = schema.normalized_lines, schema.matches
+    return _frame(
         conn,
-        select(schema.matches.c.invoice_numbers, schema.normalized_lines.c.amount)
-        .join(schema.normalized_lines, schema.normalized_lines.c.line_id == schema.matches.c.line_id)
-        .where(schema.matches.c.status == "matched", schema.matches.c.invoice_numbers.is_not(None)),
+        select(lines_t)
+        .outerjoin(m, m.c.line_id == lines_t.c.line_id)
+        .where(m.c.line_id.is_(None), lines_t.c.record_type == "bank_line", lines_t.c.amount > 0),
     )
-    if credited.empty:
-        return
-    invoices = {r.invoice_number: r for r in conn.execute(select(schema.invoices)).all()}
-    paid: dict[str, Decimal] = {}
-    for numbers, amount in credited.itertuples(index=False):
-        left = amount
-        names = [n for n in sorted(numbers.split(";")) if n in invoices]
-        for position, number in enumerate(names):
-            share = left if position == len(names) - 1 else min(left, invoices[number].amount)
-            paid[number] = paid.get(number, Decimal(0)) + share
-            left -= share
-    for number, total in paid.items():
-        status = "paid" if total >= invoices[number].amount else "partially_paid"
-        if invoices[number].status != status and invoices[number].status != "cancelled":
-            conn.execute(update(schema.invoices).where(schema.invoices.c.invoice_number == number).values(status=status))
+
+
+def open_invoices(conn) -> pd.DataFrame:
+    """Invoices still asking for money, with what their allocations have paid so far."""
+    inv, alloc = schema.invoices, schema.invoice_allocations
+    paid = (
+        select(alloc.c.invoice_number, func.sum(alloc.c.amount).label("amount_paid"))
+        .group_by(alloc.c.invoice_number)
+        .subquery()
+    )
+    frame = _frame(
+        conn,
+        select(inv, paid.c.amount_paid)
+        .outerjoin(paid, paid.c.invoice_number == inv.c.invoice_number)
+        .where(inv.c.status.in_(["open", "partially_paid"])),
+    )
+    frame["amount_paid"] = frame["amount_paid"].map(lambda v: Decimal(0) if v is None or pd.isna(v) else v)
+    return frame
+
+
+def _store(conn, lines: pd.DataFrame, result: MatchResult, summary: ReconcileSummary) -> None:
+    """Record every decision, credit what was matched, settle invoices, keep what was learned."""
+    decisions = result.decisions
+    stamp = now()
+    rows = decisions.assign(
+        decided_at=stamp,
+        suggestions=decisions["suggestions"].map(lambda s: None if s in (None, "[]") else s),
+    )
+    insert_ignore(conn, schema.matches, rows.to_dict("records"))
+    matched = decisions[decisions["status"] == "matched"].merge(lines, on="line_id")
+    entries = [
+        domain.bank_credit(
+            line_id=r.line_id,
+            org_id=r.org_id,
+            account=r.account,
+            currency=r.currency,
+            amount=r.amount,
+            booked_on=r.booking_date,
+            description=f"{r.rule} ({r.confidence}): {r.reason}",
+        )
+        for r in matched.itertuples()
+    ]
+    summary.credits = post_entries(conn, entries)
+    for entry in entries:
+        posting = entry.postings[0]
+        summary.credited[posting.currency] = summary.credited.get(posting.currency, Decimal(0)) + posting.amount
+    allocations = result.allocations
+    insert_ignore(
+        conn,
+        schema.invoice_allocations,
+        [
+            {"line_id": a.line_id, "invoice_number": a.invoice_number, "amount": a.amount, "settles": a.settles, "allocated_at": stamp}
+            for a in allocations.itertuples()
+        ],
+    )
+    # The allocations come in booking order: an invoice's last one says where it stands now.
+    summary.invoices_settled = set_invoice_status(conn, dict(zip(allocations["invoice_number"], allocations["invoice_status"])))
+    summary.learned_ibans, summary.learned_names = store_learned(conn, result.learned, stamp)
+    summary.lines_decided = len(decisions)
+    summary.reviews = int((decisions["status"] == "review").sum())
+    summary.exceptions = int((decisions["status"] == "exception").sum())
+    summary.by_rule = {str(k): int(v) for k, v in decisions["rule"].value_counts().items()}
+    summary.problems = result.problems
+    summary.seconds = result.seconds
+
+
+def set_invoice_status(conn, statuses: dict[str, str]) -> int:
+    """Set each invoice's status (paid | partially_paid), leaving cancelled invoices alone; one
+    UPDATE per status, in chunks. Returns how many invoices are now paid."""
+    inv = schema.invoices
+    for status in ("paid", "partially_paid"):
+        numbers = sorted(n for n, s in statuses.items() if s == status)
+        for start in range(0, len(numbers), 5000):
+            conn.execute(
+                update(inv)
+                .where(inv.c.invoice_number.in_(numbers[start : start + 5000]), inv.c.status != "cancelled")
+                .values(status=status)
+            )
+    return sum(1 for s in statuses.values() if s == "paid")
+
+
+def store_learned(conn, learned: pd.DataFrame, stamp) -> tuple[int, int]:
+    """Keep the payer accounts and names that confirmed credits taught. Returns (ibans, names)."""
+    ibans = [{"org_id": r.org_id, "iban": r.iban, "origin": "learned"} for r in learned.itertuples() if r.iban]
+    names = [
+        {"org_id": r.org_id, "name": r.name, "origin": "learned", "learned_from": None, "learned_at": stamp}
+        for r in learned.itertuples()
+        if r.name
+    ]
+    insert_ignore(conn, schema.organization_ibans, ibans)
+    insert_ignore(conn, schema.organization_names, names)
+    return len(ibans), len(names)
 
 
 def _post_usage(conn) -> int:

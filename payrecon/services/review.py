@@ -11,10 +11,12 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, insert, select, update
 
+import pandas as pd
+
 from ledger import domain, schema
 from ledger.repository import insert_ignore, post_entries
-from payrecon.services.reconcile import update_invoice_status
-from reconcilers.evidence import iban_is_valid
+from payrecon.services.reconcile import open_invoices, set_invoice_status, store_learned
+from reconcilers.learning import learn_from_confirmed
 
 ACTIONS = ("credit", "suspense")
 
@@ -137,8 +139,9 @@ def apply_decision(engine: Engine, line_id: str, decision: Decision, flow_run_id
         entry = domain.bank_credit(line_id=line_id, org_id=decision.org_id, account=line.account, currency=line.currency,
                                    amount=line.amount, booked_on=line.booking_date, description=f"manual: {reason}")
         posted = post_entries(conn, [entry])
-        _learn(conn, decision.org_id, line.counterparty_account)
-        update_invoice_status(conn)
+        if invoices:
+            _allocate(conn, line_id, line.amount, invoices.split(";"), now)
+        _learn(conn, line, decision.org_id, now)
     return f"{line_id}: credited {line.amount} {line.currency} to {decision.org_id}" + ("" if posted else " (the credit existed already)")
 
 
@@ -154,9 +157,32 @@ def _own_invoices(conn, decision: Decision) -> str | None:
     return ";".join(sorted(numbers))
 
 
-def _learn(conn, org_id: str, iban: str | None) -> None:
-    """A confirmed payment teaches the payer's IBAN for that organization."""
-    if iban and iban_is_valid(iban):
-        insert_ignore(conn, schema.organization_ibans, [{"org_id": org_id, "iban": iban.replace(" ", "").upper(), "origin": "learned"}])
+def _allocate(conn, line_id: str, amount: Decimal, numbers: list[str], stamp) -> None:
+    """The reviewer named the invoices: the payment settles them oldest due first, each up to what
+    it still asks; what is left stays on the prepaid balance."""
+    open_ = open_invoices(conn)
+    open_ = open_[open_["invoice_number"].isin(numbers)].sort_values(["due_on", "invoice_number"], na_position="last")
+    rows, statuses, left = [], {}, amount
+    for inv in open_.itertuples():
+        asks = inv.amount - inv.amount_paid
+        take = min(left, asks)
+        if take <= 0:
+            continue
+        rows.append({"line_id": line_id, "invoice_number": inv.invoice_number, "amount": take, "settles": "manual", "allocated_at": stamp})
+        statuses[inv.invoice_number] = "paid" if take == asks else "partially_paid"
+        left -= take
+    insert_ignore(conn, schema.invoice_allocations, rows)
+    set_invoice_status(conn, statuses)
 
 
+def _learn(conn, line, org_id: str, stamp) -> None:
+    """A confirmed payment teaches the payer's account and name for that organization."""
+    learned = learn_from_confirmed(
+        pd.DataFrame([dict(line._mapping)]),
+        pd.DataFrame({"line_id": [line.line_id], "org_id": [org_id]}),
+        pd.DataFrame(conn.execute(select(schema.organizations)).mappings().all()),
+        pd.DataFrame(conn.execute(select(schema.organization_ibans)).mappings().all(), columns=["org_id", "iban", "origin"]),
+        pd.DataFrame(conn.execute(select(schema.organization_names.c.org_id, schema.organization_names.c.name)).mappings().all(),
+                     columns=["org_id", "name"]),
+    )
+    store_learned(conn, learned, stamp)

@@ -273,7 +273,7 @@ def test_worker_runs_the_nightly_deployment_and_its_artifacts_are_read_back(serv
     summary = artifacts["nightly-summary"]
     assert summary.type == "markdown"
     assert summary.data.startswith(f"# Nightly reconciliation, {AS_OF}")
-    assert "credits: 23 " in summary.data and "exceptions: 4" in summary.data
+    assert "credits: 23 " in summary.data and "waiting for review: 1" in summary.data and "exceptions: 3" in summary.data
     assert f"Files: {len(workspace.inbox)} seen, {len(workspace.inbox) - 1} loaded, 1 quarantined" in summary.data
     assert "**export_broken.csv**: " in summary.data  # the quarantined file, with its reason
     assert str(workspace.home / "reports") in summary.data

@@ -39,7 +39,7 @@ def test_nightly_flow_runs_end_to_end_and_twice_adds_nothing(prefect_server, wor
         import_export(workspace.engine, workspace.raw_store, kind, paths[kind])
 
     first = nightly(as_of=DEMO_DAY)
-    assert first["credits"] == 23 and first["exceptions"] == 4 and first["subscription_fees"] == 4
+    assert first["credits"] == 23 and first["reviews"] == 1 and first["exceptions"] == 3 and first["subscription_fees"] == 4
     assert first["files_quarantined"] == 1 and first["rows_quarantined"] == 1 and first["lines_loaded"] == 29 + 4
     postings = _postings(workspace.engine)
     assert postings == 2 * (23 + 420 + 6 + 4 + 2)  # credits, usage, card top-ups, plan fees, LiqPay fees

@@ -13,6 +13,7 @@ from payrecon.services.imports import IMPORT_ORDER, import_export
 from payrecon.services.ingest import ingest_paths
 from payrecon.services.notifications import current_flags, send_notifications
 from payrecon.services.reconcile import reconcile
+from reconcilers.plan import MatchPlan
 from payrecon.workspace import Workspace
 
 
@@ -47,7 +48,7 @@ def reconciled(workspace_env):
     for kind in IMPORT_ORDER:
         import_export(workspace.engine, workspace.raw_store, kind, paths[kind])
     ingest_paths(workspace.engine, workspace.raw_store, workspace.sources, [workspace_env.inbox])
-    reconcile(workspace.engine, workspace_env.auto_credit_threshold, DEMO_DAY)
+    reconcile(workspace.engine, MatchPlan.from_settings(workspace_env), DEMO_DAY)
     return workspace
 
 

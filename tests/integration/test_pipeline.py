@@ -14,6 +14,7 @@ from payrecon.demo import DEMO_DAY, write_demo_files
 from payrecon.services.imports import IMPORT_ORDER, import_export
 from payrecon.services.ingest import ingest_paths
 from payrecon.services.reconcile import reconcile
+from reconcilers.plan import MatchPlan
 from payrecon.services.reports import build_reports
 from payrecon.storage import raw_key
 from payrecon.workspace import Workspace
@@ -23,7 +24,7 @@ def run_once(workspace: Workspace, paths):
     for kind in IMPORT_ORDER:
         import_export(workspace.engine, workspace.raw_store, kind, paths[kind])
     outcomes = ingest_paths(workspace.engine, workspace.raw_store, workspace.sources, [workspace.settings.inbox])
-    summary = reconcile(workspace.engine, workspace.settings.auto_credit_threshold)
+    summary = reconcile(workspace.engine, MatchPlan.from_settings(workspace.settings))
     build_reports(workspace.engine, workspace.report_store, DEMO_DAY, workspace.settings.report_lookback_days)
     return outcomes, summary
 
@@ -63,9 +64,12 @@ def test_demo_pipeline_credits_once_and_keeps_what_it_cannot_read(demo):
     assert raw.status == "quarantined" and raw.error == broken.reason
     assert "amount is not a decimal" in quarantined_row.reason and "12O0,00" in quarantined_row.record
 
-    # 22 invoice payments + 1 tax-ID top-up credit; a conflict and three unknown payers do not.
-    assert summary.credits == 23 and summary.exceptions == 4
+    # 22 invoice payments + 1 tax-ID top-up credit; a conflict waits for review, three unknown
+    # payers are exceptions.
+    assert summary.credits == 23 and summary.reviews == 1 and summary.exceptions == 3
     assert summary.by_rule["conflict"] == 1 and summary.by_rule["no_evidence"] == 3
+    assert summary.by_rule["invoice+iban"] == 22 and summary.by_rule["tax_id+iban"] == 1
+    assert summary.invoices_settled == 22
     assert summary.usage_entries == 420 and summary.card_entries == 6 and summary.subscription_fees == 4
 
     first = counts(workspace.engine)
@@ -84,7 +88,7 @@ def test_an_overlapping_statement_adds_no_lines(demo, tmp_path):
     overlap.write_bytes(b"\r\n".join(lines[:1] + lines[5:12]) + b"\r\n")
     [outcome] = ingest_paths(workspace.engine, workspace.raw_store, workspace.sources, [overlap])
     assert outcome.status == "loaded" and outcome.records_loaded == 7
-    assert reconcile(workspace.engine, workspace.settings.auto_credit_threshold).credits == 0
+    assert reconcile(workspace.engine, MatchPlan.from_settings(workspace.settings)).credits == 0
     assert counts(workspace.engine)["normalized_lines"] == before["normalized_lines"]
     assert counts(workspace.engine)["journal_entries"] == before["journal_entries"]
 

@@ -18,6 +18,7 @@ from payrecon.reports.publish import ReportContractError, publish_events, publis
 from payrecon.services.imports import IMPORT_ORDER, import_export
 from payrecon.services.ingest import ingest_paths
 from payrecon.services.reconcile import reconcile
+from reconcilers.plan import MatchPlan
 from payrecon.services.reports import build_reports
 from payrecon.storage import LocalStore
 from payrecon.workspace import Workspace
@@ -31,7 +32,7 @@ def reconciled(workspace_env):
     for kind in IMPORT_ORDER:
         import_export(workspace.engine, workspace.raw_store, kind, paths[kind])
     ingest_paths(workspace.engine, workspace.raw_store, workspace.sources, [workspace_env.inbox])
-    reconcile(workspace.engine, workspace_env.auto_credit_threshold, DEMO_DAY)
+    reconcile(workspace.engine, MatchPlan.from_settings(workspace_env), DEMO_DAY)
     summary = build_reports(workspace.engine, workspace.report_store, DEMO_DAY, 31, docs_dir=str(workspace_env.data_docs))
     return workspace, summary
 

@@ -12,6 +12,7 @@ from payrecon.demo import DEMO_DAY, write_demo_files
 from payrecon.services.imports import IMPORT_ORDER, import_export
 from payrecon.services.ingest import ingest_paths
 from payrecon.services.reconcile import reconcile
+from reconcilers.plan import MatchPlan
 from payrecon.services.review import Decision, ReviewError, apply_decision, open_reviews, review_case
 from payrecon.workspace import Workspace
 
@@ -25,7 +26,7 @@ def waiting(workspace_env):
     for kind in IMPORT_ORDER:
         import_export(workspace.engine, workspace.raw_store, kind, paths[kind])
     ingest_paths(workspace.engine, workspace.raw_store, workspace.sources, [workspace_env.inbox])
-    reconcile(workspace.engine, workspace_env.auto_credit_threshold, DEMO_DAY)
+    reconcile(workspace.engine, MatchPlan.from_settings(workspace_env), DEMO_DAY)
     # The conflict: invoice 2026-00105 of org-0005 paid with org-0002's tax ID.
     conflict = next(line for line in open_reviews(workspace.engine) if "2026-00105" in (review_case(workspace.engine, line).remittance or ""))
     return workspace, conflict

@@ -10,6 +10,7 @@ from payrecon.demo import DEMO_DAY, write_demo_files
 from payrecon.services.imports import IMPORT_ORDER, import_export
 from payrecon.services.ingest import ingest_paths
 from payrecon.services.reconcile import reconcile
+from reconcilers.plan import MatchPlan
 from payrecon.services.reports import build_reports
 from payrecon.settings import Settings
 from payrecon.storage import S3Store, open_store, raw_key, sha256_hex
@@ -72,7 +73,7 @@ def test_pipeline_with_raw_files_and_reports_in_s3(s3_env, tmp_path, monkeypatch
     for outcome in outcomes:  # both files, the unreadable one too, are kept in the bucket
         body = s3_env.get_object(Bucket="payrecon-raw", Key=f"objects/{raw_key(outcome.sha256)}")["Body"].read()
         assert sha256_hex(body) == outcome.sha256
-    assert reconcile(workspace.engine, workspace.settings.auto_credit_threshold).credits == 23
+    assert reconcile(workspace.engine, MatchPlan.from_settings(workspace.settings)).credits == 23
     build_reports(workspace.engine, workspace.report_store, DEMO_DAY, 31)
     keys = [o["Key"] for o in s3_env.list_objects_v2(Bucket="payrecon-reports", Prefix="datasets/balances/")["Contents"]]
     assert keys == [f"datasets/balances/date={DEMO_DAY.isoformat()}/part-0.parquet"]

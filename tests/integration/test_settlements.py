@@ -17,6 +17,7 @@ from payrecon.services.imports import import_export
 from payrecon.services.ingest import ingest_paths
 from payrecon.services.notifications import current_flags
 from payrecon.services.reconcile import reconcile
+from reconcilers.plan import MatchPlan
 from payrecon.services.reports import build_reports, current_delays
 from payrecon.workspace import Workspace
 
@@ -80,7 +81,7 @@ def test_payments_settlements_payout_and_bank_are_linked(workspace, tmp_path):
     outcomes = ingest_paths(workspace.engine, workspace.raw_store, workspace.sources, [report, statement])
     assert [o.source for o in outcomes] == ["stripe", "privat24_csv"]
     assert outcomes[0].flags == []  # the payout equals the sum of its batch
-    summary = reconcile(workspace.engine, workspace.settings.auto_credit_threshold, date(2026, 11, 16))
+    summary = reconcile(workspace.engine, MatchPlan.from_settings(workspace.settings), date(2026, 11, 16))
     settled = summary.settlements
     assert (settled.payments_settled, settled.payouts_received, settled.chargebacks, settled.refunds) == (3, 1, 1, 1)
     assert settled.fees == {"stripe EUR": Decimal("36.50") + Decimal("2.86") + Decimal("11.85") + Decimal("15.00")}
@@ -114,5 +115,5 @@ def test_payments_settlements_payout_and_bank_are_linked(workspace, tmp_path):
     assert sum(fees["amount"], Decimal(0)) == Decimal("-66.21")
     assert set(activity["record_type"]) == {"settlement", "fee", "chargeback", "refund", "payout"}
 
-    again = reconcile(workspace.engine, workspace.settings.auto_credit_threshold, date(2026, 11, 16)).settlements
+    again = reconcile(workspace.engine, MatchPlan.from_settings(workspace.settings), date(2026, 11, 16)).settlements
     assert (again.payments_settled, again.payouts_received, again.chargebacks, again.fees) == (0, 0, 0, {})

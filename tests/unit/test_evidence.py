@@ -1,13 +1,10 @@
-import pandas as pd
 import pytest
 
 from reconcilers.evidence import (
     edrpou_is_valid,
     edrpou_with_check_digit,
     iban_is_valid,
-    invoice_tokens,
     make_iban,
-    tax_id_mentions,
 )
 
 
@@ -33,16 +30,3 @@ def test_iban_check_digits():
     built = make_iban("UA", "305299" + "0000026007233566001")
     assert iban_is_valid(built) and built.startswith("UA")
 
-
-def test_tokens_and_tax_ids_from_free_text():
-    lines = pd.DataFrame(
-        {
-            "line_id": ["a", "b"],
-            "remittance": ["Оплата за рахунком №2026-00123 від 12.11.2026, код 45723015", None],
-            "counterparty_tax_id": [None, "3012409876"],
-        }
-    )
-    tokens = set(invoice_tokens(lines)["token"])
-    assert "2026-00123" in tokens and "ОПЛАТА" in tokens
-    mentions = set(map(tuple, tax_id_mentions(lines)[["line_id", "tax_id"]].to_numpy()))
-    assert mentions == {("a", "45723015"), ("b", "3012409876")}
