@@ -12,13 +12,16 @@ from datetime import date
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import Engine, func, literal, select, update
+from sqlalchemy import Engine, func, literal, select, text, update
 
 from ledger import billing, domain, schema
 from ledger.repository import existing_keys, insert_ignore, now, post_entries
 from payrecon.services.settlements import SettlementSummary, reconcile_settlements
 from reconcilers.engine import MatchResult, match
 from reconcilers.plan import MatchPlan
+
+
+CREDITING_LOCK = 0x70617972_6372  # "payrcr": the advisory lock key of crediting runs
 
 
 @dataclass
@@ -50,6 +53,7 @@ def reconcile(engine: Engine, plan: MatchPlan, as_of: date | None = None) -> Rec
     fee the balance now covers, up to `as_of` (default: the newest effective date in the ledger)."""
     summary = ReconcileSummary()
     with engine.begin() as conn:
+        _one_run_at_a_time(conn)
         # Provider payouts first: their bank lines are not customers' payments.
         summary.settlements = reconcile_settlements(conn)
         lines = _undecided_lines(conn)
@@ -67,6 +71,15 @@ def reconcile(engine: Engine, plan: MatchPlan, as_of: date | None = None) -> Rec
         summary.card_entries = _post_card_payments(conn)
         summary.subscription_fees = _post_subscription_fees(conn, as_of)
     return summary
+
+
+def _one_run_at_a_time(conn) -> None:
+    """Serialize crediting runs on PostgreSQL (a transaction-scoped advisory lock, released at
+    commit). The unique keys already make every credit exactly-once; the lock also keeps a run from
+    allocating an invoice from a snapshot that misses another run's uncommitted allocations.
+    SQLite serializes writers by itself."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CREDITING_LOCK})
 
 
 def _undecided_lines(conn) -> pd.DataFrame:
