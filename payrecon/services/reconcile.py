@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import Engine, func, literal, select, text, update
+from sqlalchemy import Engine, String, cast, func, literal, select, text, update
 
 from ledger import billing, domain, schema
 from ledger.repository import existing_keys, insert_ignore, now, post_entries
@@ -184,24 +184,39 @@ def store_learned(conn, learned: pd.DataFrame, stamp) -> tuple[int, int]:
     return len(ibans), len(names)
 
 
+def unposted_usage(conn) -> list:
+    """Usage rows with no journal entry yet. The entry's key is rebuilt in SQL (the same text as
+    `domain.usage_debit`'s), so the database anti-joins on the unique key instead of the night
+    reading the whole usage history."""
+    u, j = schema.usage_debits, schema.journal_entries
+    key = literal("usage:") + cast(u.c.date, String) + ":" + u.c.org_id + ":" + u.c.channel + ":" + u.c.currency
+    return conn.execute(
+        select(u).outerjoin(j, j.c.idempotency_key == key).where(u.c.amount > 0, j.c.entry_id.is_(None))
+    ).all()
+
+
+def unposted_card_payments(conn) -> list:
+    """Card/PayPal payments with no journal entry yet (anti-join on the entry's key, as above)."""
+    c, j = schema.card_payments, schema.journal_entries
+    key = literal("credit:card_payment:") + c.c.payment_id
+    return conn.execute(select(c).outerjoin(j, j.c.idempotency_key == key).where(j.c.entry_id.is_(None))).all()
+
+
 def _post_usage(conn) -> int:
-    usage = conn.execute(select(schema.usage_debits).where(schema.usage_debits.c.amount > 0)).all()
     entries = [
         domain.usage_debit(day=u.date, org_id=u.org_id, channel=u.channel, currency=u.currency, amount=u.amount)
-        for u in usage
+        for u in unposted_usage(conn)
     ]
-    new = _unposted(conn, entries)
-    return post_entries(conn, new)
+    return post_entries(conn, _unposted(conn, entries))
 
 
 def _post_card_payments(conn) -> int:
-    payments = conn.execute(select(schema.card_payments)).all()
     entries = [
         domain.card_credit(
             payment_id=p.payment_id, org_id=p.org_id, provider=p.provider, currency=p.currency,
             amount=p.amount, paid_on=p.paid_at.date(),
         )
-        for p in payments
+        for p in unposted_card_payments(conn)
     ]
     return post_entries(conn, _unposted(conn, entries))
 

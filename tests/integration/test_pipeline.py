@@ -13,7 +13,7 @@ from ledger import schema
 from payrecon.demo import DEMO_DAY, write_demo_files
 from payrecon.services.imports import IMPORT_ORDER, import_export
 from payrecon.services.ingest import ingest_paths
-from payrecon.services.reconcile import reconcile
+from payrecon.services.reconcile import reconcile, unposted_card_payments, unposted_usage
 from reconcilers.plan import MatchPlan
 from payrecon.services.reports import build_reports
 from payrecon.storage import raw_key
@@ -72,6 +72,8 @@ def test_demo_pipeline_credits_once_and_keeps_what_it_cannot_read(demo):
     assert summary.invoices_settled == 22
     assert summary.usage_entries == 420 and summary.card_entries == 6 and summary.subscription_fees == 4
 
+    with workspace.engine.connect() as conn:  # the SQL-built entry keys meet the domain's
+        assert unposted_usage(conn) == [] and unposted_card_payments(conn) == []
     first = counts(workspace.engine)
     again_outcomes, again = run_once(workspace, paths)
     assert {o.status for o in again_outcomes} == {"skipped"}
