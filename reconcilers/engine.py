@@ -99,7 +99,7 @@ def match(lines: pd.DataFrame, organizations: pd.DataFrame, organization_ibans: 
         {
             "line_id": payments["line_id"].to_numpy(dtype=object),
             "status": decided["status"].to_numpy(dtype=object),
-            "org_id": np.where(org >= 0, org_ids[np.maximum(org, 0)], None),
+            "org_id": np.where(org >= 0, np.append(org_ids, None)[org], None),  # -1 (none) picks the None
             "invoice_numbers": invoice_numbers,
             "rule": decided["rule"].to_numpy(dtype=object),
             "confidence": pd.Series(decided["confidence"].to_numpy()).map(confidences).to_numpy(dtype=object),

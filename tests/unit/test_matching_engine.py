@@ -87,6 +87,13 @@ def test_no_incoming_lines():
     assert result.decisions.empty and list(result.decisions.columns) == DECISION_COLUMNS
 
 
+def test_no_organizations_yet_makes_every_payment_an_exception():
+    empty = ORGS.iloc[0:0]
+    result, d = run(line("a", "1500.00", "Оплата за рахунком № 2026-00101", "ТОВ РОМАШКА", tax=ROMASHKA_TAX),
+                    orgs=empty, ibans=IBANS.iloc[0:0], invoices=INVOICES.iloc[0:0])
+    assert d["a"]["status"] == "exception" and d["a"]["org_id"] is None and result.allocations.empty
+
+
 def test_each_identifier_credits_on_its_own():
     _, d = run(
         line("tax", "5000.00", "Поповнення балансу", "ТОВ РОМАШКА", NEW_IBAN, ROMASHKA_TAX),
