@@ -7,15 +7,20 @@ from datetime import datetime
 from prefect import flow
 
 from payrecon.settings import Settings
-from tasks.pipeline import ingest_file_task, list_inbox, notify_task, reconcile_task
+from flows.fan_out import ingest_files
+from payrecon.partitions import select_partition
+from tasks.pipeline import list_inbox, notify_task, reconcile_task
 
 
 @flow(name="inbox-ingestion")
-def ingest_inbox() -> dict:
-    """Ingest what is new in the inbox, credit what it proves, notify."""
+def ingest_inbox(partition: int = 0, partitions: int = 1) -> dict:
+    """Ingest what is new in the inbox, credit what it proves, notify. With `partitions` > 1 only
+    the files of partition `partition` (by account and date: payrecon/partitions.py), so several
+    workers of one pool can share the inbox."""
     settings = Settings.from_env()
     as_of = datetime.now(settings.tz).date()
-    files = [ingest_file_task(settings, path) for path in list_inbox(settings)]
+    paths = select_partition(list_inbox(settings), settings.inbox, partition, partitions)
+    files = ingest_files(settings, paths)  # in this process, or fanned out on Dask
     reconciled = reconcile_task(settings, as_of)
     notified = notify_task(settings, as_of)
     return {

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from prefect import flow
 
 from payrecon.settings import Settings
-from tasks.pipeline import build_reports_task, ingest_file_task, list_inbox, notify_task, reconcile_task
+from flows.fan_out import ingest_files
+from tasks.pipeline import build_reports_task, list_inbox, notify_task, reconcile_task
 from tasks.summary import publish_summary
 
 
@@ -17,7 +18,7 @@ def nightly(as_of: date | None = None) -> dict:
     snapshot reports (balances, open exceptions)."""
     settings = Settings.from_env()
     as_of = as_of or datetime.now(settings.tz).date()
-    files = [ingest_file_task(settings, path) for path in list_inbox(settings)]
+    files = ingest_files(settings, list_inbox(settings))  # in this process, or fanned out on Dask
     reconciled = reconcile_task(settings, as_of)
     reports = build_reports_task(settings, as_of)
     notified = notify_task(settings, as_of)

@@ -54,6 +54,7 @@ invoices = Table(
     Column("currency", String(3), nullable=False),
     Column("amount", Money, nullable=False),
     Column("status", String(16), nullable=False),  # open | partially_paid | paid | cancelled
+    Index("ix_invoices_status", "status"),  # the open ones, among years of paid invoices
 )
 
 card_payments = Table(
@@ -115,6 +116,8 @@ normalized_lines = Table(
     Column("bank_ref", Text),
     Column("extra", Text),  # the source's format-specific details as JSON (payout id, batch, ...)
     Column("loaded_at", DateTime(timezone=True), nullable=False),
+    # Provider rows, payouts and chargebacks among the bank lines, by day (settlements, reports).
+    Index("ix_normalized_lines_type_date", "record_type", "booking_date"),
 )
 
 quarantined_rows = Table(
@@ -155,6 +158,7 @@ journal_entries = Table(
     Column("description", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("idempotency_key", name="uq_journal_entries_idempotency_key"),
+    Index("ix_journal_entries_kind_date", "kind", "effective_date"),  # credits of a window, plan fees, chargebacks
 )
 
 postings = Table(
@@ -226,6 +230,7 @@ notifications = Table(
     Column("error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
+    Index("ix_notifications_status", "status"),  # each run retries the failed ones, among every message ever sent
 )
 
 review_decisions = Table(
@@ -299,4 +304,54 @@ invoice_allocations = Table(
     Column("settles", String(16), nullable=False),  # exact | fee | sum | partial | over | manual
     Column("allocated_at", DateTime(timezone=True), nullable=False),
     Index("ix_invoice_allocations_invoice", "invoice_number"),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    # A payment receipt (scan, photo or PDF) emailed to sales, read and decided once. Its id is the
+    # SHA-256 of the attachment that first brought it; the same receipt sent again (the same bytes, or
+    # the same bank document, amount, date and payer) is recorded in receipt_copies, not here.
+    Column("receipt_id", String(64), primary_key=True),
+    Column("identity_key", String(64), unique=True),  # hash of bank document number, amount, date, payer
+    Column("email_sha256", String(64), ForeignKey("raw_files.sha256"), nullable=False, index=True),
+    Column("attachment_name", Text, nullable=False),
+    Column("media_type", String(32), nullable=False),
+    Column("sender", Text, nullable=False),  # the address that sent the email to us (lower-case)
+    Column("forwarded_from", Text),  # the customer's address inside a forwarded message
+    Column("message_id", Text),
+    Column("received_on", Date, nullable=False),  # the business day the email reached us
+    Column("method", String(8), nullable=False),  # text | ocr | none
+    Column("layout", String(16), nullable=False),  # privat24 | monobank | payment_order | generic
+    Column("amount", Money),
+    Column("currency", String(3)),
+    Column("paid_on", Date),
+    Column("payer_name", Text),
+    Column("payer_iban", String(34)),
+    Column("payer_tax_id", String(16)),
+    Column("payee", Text),
+    Column("purpose", Text),
+    Column("invoice_number", String(64)),
+    Column("bank_doc_number", String(64)),
+    Column("bank_name", Text),
+    Column("fields", Text, nullable=False),  # every field read, with its confidence, as JSON
+    Column("status", String(16), nullable=False),  # review | provisional | confirmed | reversed
+    Column("org_id", String(64), ForeignKey("organizations.org_id"), index=True),
+    Column("rule", String(32), nullable=False),
+    Column("confidence", Numeric(4, 3), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("line_id", String(64), ForeignKey("normalized_lines.line_id"), unique=True),  # the bank line that confirmed it
+    Column("settled_on", Date),  # the day it was confirmed or reversed
+    Index("ix_receipts_status", "status"),
+)
+
+receipt_copies = Table(
+    "receipt_copies",
+    metadata,
+    # Every attachment that carried a receipt, in every email: the first copy and each repeat.
+    Column("attachment_sha256", String(64), primary_key=True),
+    Column("email_sha256", String(64), ForeignKey("raw_files.sha256"), primary_key=True),
+    Column("receipt_id", String(64), ForeignKey("receipts.receipt_id"), nullable=False, index=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
 )

@@ -70,6 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--output", type=Path, help="file to write (default: print)")
     docs.set_defaults(handler=cmd_data_dictionary)
 
+    receipts = commands.add_parser("receipts", help="payment receipts emailed to sales: take in, read, settle")
+    receipt_commands = receipts.add_subparsers(dest="receipts_command", required=True, metavar="ACTION")
+    take_in = receipt_commands.add_parser("ingest", help="take in .eml files (default: PAYRECON_RECEIPTS_INBOX), credit provisionally what checks out")
+    take_in.add_argument("paths", nargs="*", type=Path, metavar="PATH", help=".eml files or folders")
+    take_in.add_argument("--as-of", type=_date, help="the business day they arrived (default: today)")
+    take_in.set_defaults(handler=cmd_receipts_ingest)
+    read = receipt_commands.add_parser("parse", help="print the receipts of one .eml (or a PDF/JPEG/PNG) as JSON Lines, without storing anything")
+    read.add_argument("file", type=Path)
+    read.set_defaults(handler=cmd_receipts_parse)
+    settle = receipt_commands.add_parser("settle", help="flag late provisional credits and reverse them when the policy says so")
+    settle.add_argument("--as-of", type=_date, help="the business day (default: today)")
+    settle.set_defaults(handler=cmd_receipts_settle)
+
     serve = commands.add_parser("serve", help="serve every deployment of prefect.yaml for the Prefect UI")
     serve.set_defaults(handler=cmd_serve)
     return parser
@@ -175,6 +188,52 @@ def cmd_data_dictionary(args) -> int:
         args.output.write_text(text, encoding="utf-8")
     else:
         print(text, end="")
+    return 0
+
+
+def cmd_receipts_ingest(args) -> int:
+    from datetime import datetime
+
+    from payrecon.services import receipts
+    from payrecon.services.ingest import expand_paths
+    from payrecon.workspace import Workspace
+
+    workspace = Workspace()
+    settings = workspace.settings
+    as_of = args.as_of or datetime.now(settings.tz).date()
+    if args.paths:
+        outcomes = [receipts.ingest_receipt_email(workspace.engine, workspace.raw_store, settings.receipts, path.name,
+                                                  path.read_bytes(), as_of, settings.tz) for path in expand_paths(args.paths)]
+    else:
+        outcomes = receipts.ingest_receipt_inbox(workspace.engine, workspace.raw_store, settings.receipts, as_of, settings.tz)
+    for outcome in outcomes:
+        print(outcome.line())
+    if not outcomes:
+        print(f"no new email in {settings.receipts.inbox}")
+    return 0
+
+
+def cmd_receipts_parse(args) -> int:
+    from payrecon.services.receipts import parse_receipts
+    from payrecon.settings import Settings
+
+    if not args.file.is_file():
+        raise FileNotFoundError(f"{args.file}: no such file")
+    for record in parse_receipts(args.file.name, args.file.read_bytes(), Settings.from_env().receipts):
+        sys.stdout.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+    return 0
+
+
+def cmd_receipts_settle(args) -> int:
+    from datetime import datetime
+
+    from payrecon.services.receipts import settle_receipts
+    from payrecon.workspace import Workspace
+
+    workspace = Workspace()
+    as_of = args.as_of or datetime.now(workspace.settings.tz).date()
+    summary = settle_receipts(workspace.engine, workspace.settings.receipts, workspace.settings.calendar, as_of)
+    print(f"{as_of}: {len(summary.late)} provisional receipt credit(s) late, {len(summary.reversed)} reversed")
     return 0
 
 

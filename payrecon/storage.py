@@ -1,15 +1,18 @@
 """Object stores for raw files (content-addressed) and report datasets.
 
 A store is a flat key space of immutable-ish blobs: a local folder (the embedded default) or an
-S3 prefix (boto3, which honours AWS_ENDPOINT_URL). Raw files are stored under their SHA-256, so
+S3 prefix (boto3, which honours AWS_ENDPOINT_URL; retries from PAYRECON_S3_MAX_ATTEMPTS and
+PAYRECON_S3_RETRY_MODE). Raw files are stored under their SHA-256, so
 storing the same bytes twice stores them once.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator, Protocol
 
@@ -84,23 +87,47 @@ class LocalStore:
 
 
 class S3Store:
-    def __init__(self, url: str, client=None):
-        import boto3  # imported here: local-only runs never pay for it
+    """An S3 prefix. Every request is retried by botocore (`standard` or `adaptive` mode, with
+    `max_attempts` in all) on throttling (SlowDown, ThrottlingException, 429), 5xx answers and
+    dropped connections; reads are retried here too when the body breaks off mid-stream. Every PUT
+    carries the SHA-256 of its body, so the server refuses a damaged upload instead of storing it,
+    and a PUT replaces the object whole: a reader sees the old object or the new one."""
 
+    #: Errors of a response body read after the status line, which botocore does not retry.
+    _READ_RETRIES = 3
+
+    def __init__(self, url: str, client=None, max_attempts: int = 8, retry_mode: str = "standard"):
         bucket_and_prefix = url[len("s3://") :]
         self.bucket, _, prefix = bucket_and_prefix.partition("/")
         self.prefix = prefix.strip("/")
         self.url = url
-        self.client = client or boto3.client("s3")
+        self.max_attempts = max_attempts
+        self.client = client or s3_client(max_attempts, retry_mode)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def put(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        answer = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ChecksumSHA256=digest)
+        echoed = answer.get("ChecksumSHA256")
+        if echoed is not None and echoed != digest:
+            raise OSError(f"s3://{self.bucket}/{self._key(key)}: the store acknowledged other bytes than were sent")
 
     def get(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        from botocore.exceptions import (ConnectionClosedError, FlexibleChecksumError, IncompleteReadError,
+                                         ReadTimeoutError, ResponseStreamingError)
+
+        broken = (ConnectionClosedError, FlexibleChecksumError, IncompleteReadError, ReadTimeoutError, ResponseStreamingError)
+        for attempt in range(1, self._READ_RETRIES + 1):
+            try:
+                answer = self.client.get_object(Bucket=self.bucket, Key=self._key(key), ChecksumMode="ENABLED")
+                return answer["Body"].read()
+            except broken:
+                if attempt == self._READ_RETRIES:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
@@ -124,5 +151,23 @@ class S3Store:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
 
-def open_store(url: str) -> BlobStore:
-    return S3Store(url) if url.startswith("s3://") else LocalStore(url)
+def s3_client(max_attempts: int = 8, retry_mode: str = "standard"):
+    """An S3 client with explicit retries and timeouts (boto3 honours AWS_ENDPOINT_URL and the usual
+    AWS_* credentials). Its own session: boto3's default session is not safe to share between the
+    threads of a Dask worker."""
+    import boto3  # imported here: local-only runs never pay for it
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": retry_mode, "total_max_attempts": max_attempts},
+        connect_timeout=10,
+        read_timeout=60,
+        tcp_keepalive=True,
+    )
+    return boto3.session.Session().client("s3", config=config)
+
+
+def open_store(url: str, s3_max_attempts: int = 8, s3_retry_mode: str = "standard") -> BlobStore:
+    if url.startswith("s3://"):
+        return S3Store(url, max_attempts=s3_max_attempts, retry_mode=s3_retry_mode)
+    return LocalStore(url)

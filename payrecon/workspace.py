@@ -24,11 +24,11 @@ class Workspace:
 
     @cached_property
     def raw_store(self) -> BlobStore:
-        return open_store(self.settings.storage_url)
+        return open_store(self.settings.storage_url, self.settings.s3_max_attempts, self.settings.s3_retry_mode)
 
     @cached_property
     def report_store(self) -> BlobStore:
-        return open_store(self.settings.reports_url)
+        return open_store(self.settings.reports_url, self.settings.s3_max_attempts, self.settings.s3_retry_mode)
 
     @cached_property
     def sources(self) -> list[Source]:

@@ -11,6 +11,17 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings as hypothesis_settings  # noqa: E402
+
+# Fuzzing is bounded: every property and fuzz test runs a fixed number of examples (tests that set
+# their own max_examples keep it), no per-example deadline (a parser's first call loads its
+# libraries). `ci` under CI=true, `dev` otherwise, `fuzz` for a long hunt:
+#   HYPOTHESIS_PROFILE=fuzz .venv/bin/python -m pytest tests/unit -k fuzz
+hypothesis_settings.register_profile("dev", max_examples=100, deadline=None)
+hypothesis_settings.register_profile("ci", max_examples=150, deadline=None, print_blob=True,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.register_profile("fuzz", max_examples=20_000, deadline=None, suppress_health_check=list(HealthCheck))
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
 
 REPO = Path(__file__).resolve().parents[1]
 #: Real statements and settlement reports, read in place (never copied unless MIT/BSD/Apache).
@@ -101,6 +112,39 @@ def workspace_env(tmp_path, database_url, monkeypatch):
     for name in ("PAYRECON_STORAGE_URL", "PAYRECON_REPORTS_URL", "PAYRECON_PRIVAT24_COLUMNS"):
         monkeypatch.delenv(name, raising=False)
     return Settings.from_env()
+
+
+# --- S3: moto's server on loopback ------------------------------------------------------------
+
+S3_BUCKETS = ("payrecon-raw", "payrecon-reports")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3 endpoint on 127.0.0.1 (moto's server mode), one per session."""
+    from tests.s3_server import start_moto
+
+    server, endpoint = start_moto()
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_endpoint, monkeypatch):
+    """AWS_* variables pointing boto3 at the moto server, and the buckets; returns a plain client."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+    for bucket in S3_BUCKETS:
+        try:
+            client.create_bucket(Bucket=bucket)
+        except client.exceptions.BucketAlreadyOwnedByYou:
+            pass
+    return client
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,7 @@ def billing_history(engine: Engine, org_id: str, start: date, end: date) -> dict
             .outerjoin(lines, and_(j.c.kind == "credit", lines.c.line_id == j.c.evidence))
             .outerjoin(m, and_(j.c.kind == "credit", m.c.line_id == j.c.evidence))
             .outerjoin(cards, and_(j.c.kind == "card", cards.c.payment_id == j.c.evidence))
-            .where(j.c.org_id == org_id, j.c.kind.in_(["credit", "card"]), j.c.effective_date.between(start, end))
+            .where(j.c.org_id == org_id, j.c.kind.in_(["credit", "card", "receipt"]), j.c.effective_date.between(start, end))
             .order_by(j.c.effective_date, j.c.entry_id)
         ).all()
 

@@ -26,6 +26,7 @@ class Column:
     type: pa.DataType
     description: str
     nullable: bool = True
+    payer_text: bool = False  # free text that may name a payer's IBAN (masked: payrecon/reports/privacy.py)
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,14 @@ class Dataset:
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def payer_text(self) -> list[str]:
+        """Columns whose text may name a payer's IBAN (PAYRECON_REPORTS_INCLUDE_IBANS)."""
+        return [c.name for c in self.columns if c.payer_text]
 
-def _c(name, type_, description, nullable=True):
-    return Column(name, type_, description, nullable)
+
+def _c(name, type_, description, nullable=True, payer_text=False):
+    return Column(name, type_, description, nullable, payer_text)
 
 
 DATASETS: dict[str, Dataset] = {
@@ -70,7 +76,7 @@ DATASETS: dict[str, Dataset] = {
             (
                 _c("credit_id", pa.string(), "The journal entry id (stable across re-runs).", False),
                 _c("org_id", pa.string(), "The organization credited.", False),
-                _c("source", pa.string(), "Where the money came from: the statement format (e.g. privat24_csv, camt) or the card provider.", False),
+                _c("source", pa.string(), "Where the money came from: the statement format (e.g. privat24_csv, camt), the card provider, or receipt_email (a receipt's provisional credit).", False),
                 _c("bank_ref", pa.string(), "The bank's or provider's own reference of the payment."),
                 _c("invoice_numbers", pa.string(), "Invoices the payment names, ';'-separated."),
                 _c("currency", pa.string(), "ISO 4217 currency.", False),
@@ -86,17 +92,17 @@ DATASETS: dict[str, Dataset] = {
             "What finance must look at: unmatched payments, quarantined files and rows, statements that do not add up or do not chain, failed control totals.",
             (
                 _c("ref", pa.string(), "A stable reference of the item (line id, file hash, statement key).", False),
-                _c("source", pa.string(), "Where it comes from (format, file name).", False),
-                _c("reason", pa.string(), "What is wrong, in one sentence.", False),
+                _c("source", pa.string(), "Where it comes from (format, file name).", False, payer_text=True),
+                _c("reason", pa.string(), "What is wrong, in one sentence.", False, payer_text=True),
                 _c("amount", MONEY, "The money involved, when there is an amount."),
                 _c("currency", pa.string(), "Its currency."),
-                _c("suggestions", pa.string(), "Ranked candidate organizations, when any."),
+                _c("suggestions", pa.string(), "Ranked candidate organizations, when any.", payer_text=True),
                 _c("opened_at", TIMESTAMP, "When the item was first seen (UTC).", False),
             ),
         ),
         Dataset(
             "delays", "the as-of day", "snapshot",
-            "Money that is late: unidentified money in suspense past its allowed business days (and, as the sources grow, receipts, settlements and payouts).",
+            "Money that is late: unidentified money in suspense, receipt credits no bank line confirmed, card/PayPal payments not settled and payouts not received, each past its allowed business days.",
             (
                 _c("kind", pa.string(), "What is late: suspense, receipt, card_settlement, paypal_settlement, payout.", False),
                 _c("ref", pa.string(), "The item's reference.", False),

@@ -1,9 +1,13 @@
 """Publishing a dataset: cast to its schema, check its contract, write one file per date partition.
 
 Each partition is a single file `<dataset>/date=YYYY-MM-DD/part-0.parquet` replaced atomically
-(LocalStore writes a temporary file and renames it; an S3 PUT replaces the object whole), so a
-reader sees the old partition or the new one, never half of one, and re-running a day replaces
-that day and nothing else. A dataset that breaks its contract is not published at all.
+(LocalStore writes a temporary file and renames it; an S3 PUT replaces the object whole and carries
+the body's SHA-256, so a damaged upload is refused rather than stored), so a reader sees the old
+partition or the new one, never half of one, and re-running a day replaces that day and nothing
+else. A PUT is retried on throttling and 5xx answers (S3Store); repeating it after an answer was
+lost writes the same bytes under the same key, so nothing is duplicated. A dataset that breaks its
+contract is not published at all. Payer IBANs in free-text columns are masked unless the policy
+allows them (payrecon/reports/privacy.py).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pyarrow.parquet as pq
 
 from data_contracts.contract import check_table
 from payrecon.reports.datasets import DATASETS
+from payrecon.reports.privacy import MASK_ALL, PayerIbanPolicy
 from payrecon.storage import BlobStore
 
 _EPOCH = date(1970, 1, 1)
@@ -81,18 +86,33 @@ def write_partition(store: BlobStore, dataset: str, day: date, table: pa.Table) 
     return key
 
 
-def publish_snapshot(store: BlobStore, dataset: str, day: date, data, docs_dir: str | None = None) -> int:
-    table = to_table(dataset, data)
+def redact_payers(dataset: str, table: pa.Table, ibans: PayerIbanPolicy | None) -> pa.Table:
+    """The table with payer IBANs masked in its free-text columns (all of them when no policy is given)."""
+    ibans = ibans or MASK_ALL
+    if ibans.include:
+        return table
+    for name in DATASETS[dataset].payer_text:
+        index = table.schema.get_field_index(name)
+        column = table.column(index)
+        values = [ibans.redact(v) for v in column.to_pylist()]
+        table = table.set_column(index, table.schema.field(index), pa.array(values, type=column.type))
+    return table
+
+
+def publish_snapshot(store: BlobStore, dataset: str, day: date, data, docs_dir: str | None = None,
+                     ibans: PayerIbanPolicy | None = None) -> int:
+    table = redact_payers(dataset, to_table(dataset, data), ibans)
     check(dataset, table, docs_dir)
     write_partition(store, dataset, day, table)
     return 1
 
 
-def publish_events(store: BlobStore, dataset: str, data, window: tuple[date, date], docs_dir: str | None = None) -> int:
+def publish_events(store: BlobStore, dataset: str, data, window: tuple[date, date], docs_dir: str | None = None,
+                   ibans: PayerIbanPolicy | None = None) -> int:
     """Rewrite every partition of the window that has rows, or had a partition before (so a day
     whose rows went away is emptied rather than left stale). `data` carries a `date` column."""
     start, end = window
-    table = to_table(dataset, data, extra=["date"])
+    table = redact_payers(dataset, to_table(dataset, data, extra=["date"]), ibans)
     days = pc.cast(table.column("date"), pa.int32()).to_numpy(zero_copy_only=False)
     inside = (days >= (start - _EPOCH).days) & (days <= (end - _EPOCH).days)
     if not inside.all():

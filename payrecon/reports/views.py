@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import and_, case, func, literal, select
 
 from data_contracts.statement_integrity import chain_breaks
 from ledger import schema
@@ -29,19 +30,20 @@ def _utc(value):
 
 def credits(conn, start: date, end: date) -> pd.DataFrame:
     j, p, m, lines, cards = schema.journal_entries, schema.postings, schema.matches, schema.normalized_lines, schema.card_payments
+    r = schema.receipts
     frame = _frame(
         conn,
         select(
             j.c.entry_id.label("credit_id"),
             j.c.org_id,
-            func.coalesce(lines.c.source_format, cards.c.provider).label("source"),
-            func.coalesce(lines.c.bank_ref, cards.c.provider_ref).label("bank_ref"),
-            m.c.invoice_numbers,
+            func.coalesce(lines.c.source_format, cards.c.provider, case((r.c.receipt_id.is_not(None), literal("receipt_email")))).label("source"),
+            func.coalesce(lines.c.bank_ref, cards.c.provider_ref, r.c.bank_doc_number).label("bank_ref"),
+            func.coalesce(m.c.invoice_numbers, r.c.invoice_number).label("invoice_numbers"),
             p.c.currency,
             p.c.amount,
             j.c.status,
-            m.c.confidence,
-            func.coalesce(m.c.rule, literal("card_payment")).label("rule"),
+            func.coalesce(m.c.confidence, r.c.confidence).label("confidence"),
+            func.coalesce(m.c.rule, r.c.rule, literal("card_payment")).label("rule"),
             j.c.created_at.label("credited_at"),
             j.c.effective_date,
         )
@@ -49,7 +51,8 @@ def credits(conn, start: date, end: date) -> pd.DataFrame:
         .outerjoin(lines, and_(j.c.kind == "credit", lines.c.line_id == j.c.evidence))
         .outerjoin(m, and_(j.c.kind == "credit", m.c.line_id == j.c.evidence))
         .outerjoin(cards, and_(j.c.kind == "card", cards.c.payment_id == j.c.evidence))
-        .where(j.c.kind.in_(["credit", "card"]), j.c.effective_date.between(start, end))
+        .outerjoin(r, and_(j.c.kind == "receipt", r.c.receipt_id == j.c.evidence))  # a receipt's provisional credit
+        .where(j.c.kind.in_(["credit", "card", "receipt"]), j.c.effective_date.between(start, end))
         .order_by(j.c.effective_date, j.c.entry_id),
     )
     if frame.empty:
@@ -76,7 +79,7 @@ def exceptions(conn) -> pd.DataFrame:
         .join(lines, lines.c.line_id == m.c.line_id)
         .where(m.c.status.in_(["exception", "review"])),
     )
-    return _concat_exceptions([unmatched, *_quarantined(conn), *_integrity_exceptions(conn), _chargebacks(conn)])
+    return _concat_exceptions([unmatched, *_quarantined(conn), *_integrity_exceptions(conn), _chargebacks(conn), receipts_in_review(conn)])
 
 
 def _quarantined(conn) -> list[pd.DataFrame]:
@@ -105,7 +108,35 @@ def _quarantined(conn) -> list[pd.DataFrame]:
 def flagged(conn) -> pd.DataFrame:
     """What finance is alerted about at once: quarantined files and rows, integrity failures,
     chargebacks. (Unmatched money is alerted when it is late: see payrecon.reports.aging.)"""
-    return _concat_exceptions(_quarantined(conn) + _integrity_exceptions(conn) + [_chargebacks(conn)])
+    return _concat_exceptions(_quarantined(conn) + _integrity_exceptions(conn) + [_chargebacks(conn), receipts_in_review(conn)])
+
+
+def receipts_in_review(conn) -> pd.DataFrame:
+    """Receipts emailed to sales that earned no provisional credit: a person decides."""
+    r = schema.receipts
+    frame = _frame(conn, select(r).where(r.c.status == "review"))
+    if frame.empty:
+        return frame
+    return pd.DataFrame({
+        "ref": "receipt/" + frame["receipt_id"],
+        "source": "receipt " + frame["attachment_name"] + " from " + frame["sender"],
+        "reason": "receipt waits for review: " + frame["reason"],
+        "amount": frame["amount"],
+        "currency": frame["currency"],
+        "suggestions": [json.dumps([{"org_id": o, "invoice_numbers": i}], ensure_ascii=False) if o else None
+                        for o, i in zip(frame["org_id"], frame["invoice_number"])],
+        "opened_at": frame["decided_at"],
+    })
+
+
+def unconfirmed_receipts(conn) -> pd.DataFrame:
+    """Provisional receipt credits no bank line has confirmed yet, as delay items."""
+    r = schema.receipts
+    frame = _frame(conn, select(r.c.receipt_id, r.c.org_id, r.c.currency, r.c.amount, r.c.received_on).where(r.c.status == "provisional"))
+    return pd.DataFrame({
+        "kind": "receipt", "ref": frame["receipt_id"], "org_id": frame["org_id"], "currency": frame["currency"],
+        "amount": frame["amount"], "since": frame["received_on"],
+    }) if not frame.empty else pd.DataFrame(columns=["kind", "ref", "org_id", "currency", "amount", "since"])
 
 
 def _chargebacks(conn) -> pd.DataFrame:
@@ -270,3 +301,11 @@ def provider_activity(conn, start: date, end: date) -> pd.DataFrame:
     frame["provider"] = frame.pop("source_format").map(SOURCE_PROVIDER)
     return frame.groupby(["date", "provider", "currency", "record_type"], as_index=False).agg(
         records=("records", "sum"), amount=("amount", lambda s: sum(s, Decimal(0))))
+
+
+def own_accounts(conn) -> set[str]:
+    """Our own account numbers (the statements' and lines' `account`): never a payer's IBAN."""
+    st, lines = schema.statements, schema.normalized_lines
+    found = conn.execute(select(st.c.account).distinct()).scalars().all()
+    found += conn.execute(select(lines.c.account).distinct()).scalars().all()
+    return {a for a in found if a}

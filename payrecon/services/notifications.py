@@ -21,7 +21,7 @@ from sqlalchemy import Engine, and_, func, select, update
 from ledger import schema
 from ledger.domain import customer_account
 from ledger.types import money_text
-from ledger.repository import existing_keys, insert_ignore
+from ledger.repository import existing_keys, insert_new_keys
 from payrecon.business_calendar import BusinessCalendar
 from payrecon.mail import Mailer
 from payrecon.reports import views
@@ -52,23 +52,25 @@ def update_flags(engine: Engine, current: list[Flag], as_of: date, calendar: Bus
     with engine.begin() as conn:
         known = {r.flag_key: r for r in conn.execute(select(f)).all()}
         fresh = [flag for key, flag in by_key.items() if key not in known]
-        insert_ignore(conn, f, [
+        # A concurrent run may change the same flags: each change counts for the run whose write
+        # made it (the insert that added the key, the update that still found the old state).
+        mine = {key for (key,) in insert_new_keys(conn, f, [
             {"flag_key": flag.key, "source": flag.source, "reason": flag.reason, "status": "open", "raised_at": stamp, "raised_on": as_of}
             for flag in fresh
-        ])
-        changes.raised.extend(fresh)
+        ])}
+        changes.raised.extend(flag for flag in fresh if flag.key in mine)
         for key, row in known.items():
             flag = by_key.get(key)
             if flag is None and row.status == "open":
-                conn.execute(update(f).where(f.c.flag_key == key).values(status="cleared", cleared_at=stamp))
-                changes.cleared.append(Flag(key, row.source, row.reason))
+                if conn.execute(update(f).where(f.c.flag_key == key, f.c.status == "open").values(status="cleared", cleared_at=stamp)).rowcount:
+                    changes.cleared.append(Flag(key, row.source, row.reason))
             elif flag is not None and row.status == "cleared":
-                conn.execute(update(f).where(f.c.flag_key == key).values(
-                    status="open", reason=flag.reason, raised_at=stamp, raised_on=as_of, escalated_at=None, cleared_at=None))
-                changes.raised.append(flag)
+                if conn.execute(update(f).where(f.c.flag_key == key, f.c.status == "cleared").values(
+                        status="open", reason=flag.reason, raised_at=stamp, raised_on=as_of, escalated_at=None, cleared_at=None)).rowcount:
+                    changes.raised.append(flag)
             elif flag is not None and row.escalated_at is None and calendar.business_days_between(row.raised_on, as_of) > escalate_days:
-                conn.execute(update(f).where(f.c.flag_key == key).values(escalated_at=stamp, reason=flag.reason))
-                changes.escalated.append(flag)
+                if conn.execute(update(f).where(f.c.flag_key == key, f.c.escalated_at.is_(None)).values(escalated_at=stamp, reason=flag.reason)).rowcount:
+                    changes.escalated.append(flag)
     return changes
 
 
@@ -87,16 +89,17 @@ _LATE = {
     "card_settlement": ("card payment", "not settled by the provider"),
     "paypal_settlement": ("PayPal payment", "not settled by PayPal"),
     "payout": ("provider payout", "not received on a bank statement"),
+    "receipt": ("receipt emailed to sales", "credited provisionally, no bank line confirmed it"),
 }
 
 
 def current_flags(engine: Engine, as_of: date, calendar: BusinessCalendar, suspense_days: int = 3,
-                  settlement_days: int = 2, payout_days: int = 3) -> list[Flag]:
+                  settlement_days: int = 2, payout_days: int = 3, receipt_days: int = 3) -> list[Flag]:
     from payrecon.services.reports import current_delays
 
     with engine.connect() as conn:
         flagged = views.flagged(conn)
-    late = current_delays(engine, as_of, calendar, suspense_days, settlement_days, payout_days)
+    late = current_delays(engine, as_of, calendar, suspense_days, settlement_days, payout_days, receipt_days=receipt_days)
     flags = [Flag(f"flag:{r.ref}", r.source, r.reason) for r in flagged.itertuples()]
     flags += [
         Flag(f"flag:delay/{r.kind}/{r.ref}", _LATE[r.kind][0],
@@ -104,6 +107,13 @@ def current_flags(engine: Engine, as_of: date, calendar: BusinessCalendar, suspe
         for r in late.itertuples()
     ]
     return flags
+
+
+def receipt_events(engine: Engine) -> list[Flag]:
+    """One-off alerts (not flags with a life): each reversed receipt credit, told to finance once."""
+    from payrecon.services.receipts import reversal_alerts
+
+    return [Flag(key, source, reason) for key, source, reason in reversal_alerts(engine)]
 
 
 def _money(value: Decimal) -> str:
@@ -118,7 +128,8 @@ def topup_messages(engine: Engine) -> list[tuple[str, EmailMessage]]:
             select(j.c.entry_id, j.c.org_id, j.c.effective_date, p.c.currency, p.c.amount, o.c.name, o.c.notify_emails)
             .join(p, and_(p.c.entry_id == j.c.entry_id, p.c.account == "customer:" + j.c.org_id))
             .join(o, o.c.org_id == j.c.org_id)
-            .where(j.c.kind.in_(["credit", "card"]), j.c.status != "reversed", o.c.notify_emails.is_not(None))
+            # a receipt's provisional credit tops the balance up too (its confirmation does not, again)
+            .where(j.c.kind.in_(["credit", "card", "receipt"]), j.c.status != "reversed", o.c.notify_emails.is_not(None))
             .order_by(j.c.effective_date, j.c.entry_id)
         ).all()
         done = existing_keys(conn, schema.notifications.c.notification_key, (f"topup:{c.entry_id}" for c in credits))
@@ -167,13 +178,13 @@ def _claim(engine: Engine, keys: list[str], kind: str, message: EmailMessage) ->
     """Claim keys for a message; returns the keys this run won (another run may hold the rest)."""
     now = datetime.now(timezone.utc)
     with engine.begin() as conn:
-        already = existing_keys(conn, schema.notifications.c.notification_key, keys)
-        mine = [k for k in keys if k not in already]
-        insert_ignore(conn, schema.notifications, [
+        # The keys this insert added, not a look-up before it: a concurrent run claiming the same
+        # key waits for this one and gets nothing.
+        won = {key for (key,) in insert_new_keys(conn, schema.notifications, [
             {"notification_key": k, "kind": kind, "recipients": message["To"], "subject": message["Subject"],
-             "status": "sending", "created_at": now} for k in mine
-        ])
-    return mine
+             "status": "sending", "created_at": now} for k in keys
+        ])}
+    return [k for k in keys if k in won]
 
 
 def _finish(engine: Engine, keys: list[str], error: str | None) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, String, cast, func, literal, select, text, update
 
 from ledger import billing, domain, schema
 from ledger.repository import existing_keys, insert_ignore, now, post_entries
+from payrecon.services.receipts import confirm_with_bank_lines
 from payrecon.services.settlements import SettlementSummary, reconcile_settlements
 from reconcilers.engine import MatchResult, match
 from reconcilers.plan import MatchPlan
@@ -48,7 +49,8 @@ def _frame(conn, query) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def reconcile(engine: Engine, plan: MatchPlan, as_of: date | None = None) -> ReconcileSummary:
+def reconcile(engine: Engine, plan: MatchPlan, as_of: date | None = None,
+              receipt_tolerance: Decimal = Decimal("0.00")) -> ReconcileSummary:
     """Decide new lines and credit them; post usage and card top-ups; then activate the plans whose
     fee the balance now covers, up to `as_of` (default: the newest effective date in the ledger)."""
     summary = ReconcileSummary()
@@ -66,7 +68,7 @@ def reconcile(engine: Engine, plan: MatchPlan, as_of: date | None = None) -> Rec
                 plan,
                 organization_names=_frame(conn, select(schema.organization_names.c.org_id, schema.organization_names.c.name)),
             )
-            _store(conn, lines, result, summary)
+            _store(conn, lines, result, summary, receipt_tolerance)
         summary.usage_entries = _post_usage(conn)
         summary.card_entries = _post_card_payments(conn)
         summary.subscription_fees = _post_subscription_fees(conn, as_of)
@@ -110,7 +112,8 @@ def open_invoices(conn) -> pd.DataFrame:
     return frame
 
 
-def _store(conn, lines: pd.DataFrame, result: MatchResult, summary: ReconcileSummary) -> None:
+def _store(conn, lines: pd.DataFrame, result: MatchResult, summary: ReconcileSummary,
+           receipt_tolerance: Decimal = Decimal("0.00")) -> None:
     """Record every decision, credit what was matched, settle invoices, keep what was learned."""
     decisions = result.decisions
     stamp = now()
@@ -120,6 +123,10 @@ def _store(conn, lines: pd.DataFrame, result: MatchResult, summary: ReconcileSum
     )
     insert_ignore(conn, schema.matches, rows.to_dict("records"))
     matched = decisions[decisions["status"] == "matched"].merge(lines, on="line_id")
+    # A line that confirms a receipt's provisional credit pays the clearing account, not the customer
+    # again (payrecon/services/receipts.py): the customer is credited once.
+    confirmations = confirm_with_bank_lines(conn, matched.to_dict("records"), receipt_tolerance)
+    post_entries(conn, list(confirmations.values()))
     entries = [
         domain.bank_credit(
             line_id=r.line_id,
@@ -131,6 +138,7 @@ def _store(conn, lines: pd.DataFrame, result: MatchResult, summary: ReconcileSum
             description=f"{r.rule} ({r.confidence}): {r.reason}",
         )
         for r in matched.itertuples()
+        if r.line_id not in confirmations
     ]
     summary.credits = post_entries(conn, entries)
     for entry in entries:

@@ -19,6 +19,7 @@ from payrecon.business_calendar import BusinessCalendar
 from payrecon.reports import views
 from payrecon.reports.aging import late, suspense_delays, unmatched_aging
 from payrecon.reports.datasets import DATASETS
+from payrecon.reports.privacy import PayerIbanPolicy
 from payrecon.reports.spend import channel_spend
 from payrecon.reports.publish import existing_partitions, partition_key, publish_events, publish_snapshot, write_partition
 from payrecon.storage import BlobStore
@@ -27,19 +28,21 @@ __all__ = ["DATASETS", "ReportSummary", "build_reports", "existing_partitions", 
 
 
 def current_delays(engine: Engine, as_of: date, calendar: BusinessCalendar, suspense_days: int, settlement_days: int,
-                   payout_days: int, flagged_at: datetime | None = None) -> pd.DataFrame:
+                   payout_days: int, flagged_at: datetime | None = None, receipt_days: int = 3) -> pd.DataFrame:
     """Everything late on `as_of`: unidentified money, unsettled card/PayPal payments, payouts that
-    no bank line received."""
+    no bank line received, receipt credits no bank line confirmed."""
     flagged_at = flagged_at or datetime.now(timezone.utc)
     with engine.connect() as conn:
         unmatched = views.unmatched_money(conn)
         unsettled = views.unsettled_payments(conn)
         unreceived = views.unreceived_payouts(conn)
+        unconfirmed = views.unconfirmed_receipts(conn)
     return pd.concat(
         [
             suspense_delays(unmatched, as_of, calendar, suspense_days, flagged_at),
             late(unsettled, as_of, calendar, settlement_days, flagged_at),
             late(unreceived, as_of, calendar, payout_days, flagged_at),
+            late(unconfirmed, as_of, calendar, receipt_days, flagged_at),
         ],
         ignore_index=True,
     )
@@ -63,6 +66,8 @@ def build_reports(
     docs_dir: str | None = None,
     settlement_days: int = 2,
     payout_days: int = 3,
+    include_ibans: bool = False,
+    receipt_days: int = 3,
 ) -> ReportSummary:
     calendar = calendar or BusinessCalendar()
     window = (as_of - timedelta(days=lookback_days - 1), as_of)
@@ -74,12 +79,13 @@ def build_reports(
         exceptions = views.exceptions(conn)
         balances = views.balances(conn, as_of)
         unmatched = views.unmatched_money(conn)
-    delays = current_delays(engine, as_of, calendar, suspense_days, settlement_days, payout_days, flagged_at)
+        ibans = PayerIbanPolicy(include_ibans, views.own_accounts(conn))
+    delays = current_delays(engine, as_of, calendar, suspense_days, settlement_days, payout_days, flagged_at, receipt_days)
     written = {
         "channel_spend": publish_events(store, "channel_spend", channel_spend(spend), window, docs_dir),
         "credits": publish_events(store, "credits", credits, window, docs_dir),
         "provider_activity": publish_events(store, "provider_activity", providers, window, docs_dir),
-        "exceptions": publish_snapshot(store, "exceptions", as_of, exceptions, docs_dir),
+        "exceptions": publish_snapshot(store, "exceptions", as_of, exceptions, docs_dir, ibans),
         "delays": publish_snapshot(store, "delays", as_of, delays, docs_dir),
         "balances": publish_snapshot(store, "balances", as_of, balances, docs_dir),
         "unmatched_aging": publish_snapshot(store, "unmatched_aging", as_of, unmatched_aging(unmatched, as_of, calendar), docs_dir),

@@ -113,7 +113,7 @@ def test_inbox_delay_and_report_flows(prefect_server, workspace_env):
 
 def test_every_deployment_of_prefect_yaml_builds():
     deployments = {d.name: d for d in build_deployments(load_deployment_specs())}
-    assert set(deployments) == {"nightly", "inbox-ingestion", "delay-watch", "daily-reports", "review-payment"}
+    assert set(deployments) == {"nightly", "inbox-ingestion", "receipts-intake", "ingest-partition-0-of-2", "ingest-partition-1-of-2", "delay-watch", "daily-reports", "review-payment"}
     assert all(s.schedule.timezone == "Europe/Kyiv" for d in deployments.values() for s in d.schedules)
     [trigger] = deployments["inbox-ingestion"].triggers
     assert trigger.expect == {"payrecon.inbox.file-landed"}
