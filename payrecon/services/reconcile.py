@@ -55,7 +55,7 @@ def reconcile(engine: Engine, plan: MatchPlan, as_of: date | None = None,
     fee the balance now covers, up to `as_of` (default: the newest effective date in the ledger)."""
     summary = ReconcileSummary()
     with engine.begin() as conn:
-        _one_run_at_a_time(conn)
+        one_run_at_a_time(conn)
         # Provider payouts first: their bank lines are not customers' payments.
         summary.settlements = reconcile_settlements(conn)
         lines = _undecided_lines(conn)
@@ -75,8 +75,8 @@ def reconcile(engine: Engine, plan: MatchPlan, as_of: date | None = None,
     return summary
 
 
-def _one_run_at_a_time(conn) -> None:
-    """Serialize crediting runs on PostgreSQL (a transaction-scoped advisory lock, released at
+def one_run_at_a_time(conn) -> None:
+    """Serialize crediting (runs and manual review credits) on PostgreSQL (a transaction-scoped advisory lock, released at
     commit). The unique keys already make every credit exactly-once; the lock also keeps a run from
     allocating an invoice from a snapshot that misses another run's uncommitted allocations.
     SQLite serializes writers by itself."""

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ledger import domain, schema
 from ledger.repository import insert_ignore, post_entries
-from payrecon.services.reconcile import open_invoices, set_invoice_status, store_learned
+from payrecon.services.reconcile import one_run_at_a_time, open_invoices, set_invoice_status, store_learned
 from reconcilers.learning import learn_from_confirmed
 
 ACTIONS = ("credit", "suspense")
@@ -112,6 +112,7 @@ def apply_decision(engine: Engine, line_id: str, decision: Decision, flow_run_id
     lines, m = schema.normalized_lines, schema.matches
     now = datetime.now(timezone.utc)
     with engine.begin() as conn:
+        one_run_at_a_time(conn)  # a manual credit allocates invoices too: never beside a crediting run
         line = conn.execute(select(lines).where(lines.c.line_id == line_id)).one_or_none()
         match = conn.execute(select(m).where(m.c.line_id == line_id).with_for_update()).one_or_none()
         if line is None or match is None:
