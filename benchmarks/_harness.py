@@ -9,7 +9,9 @@ else: not the generator, not an earlier run. All figures are single-process, sin
 Modes:
 - stream: `source.iter_records(path)`, every record built and dropped as it comes: the memory a
   caller that streams (the 1 GB case) needs;
-- parse:  `source.parse(path)`, every record kept in the ParseResult (memory grows with the file).
+- parse:  `source.parse(path)`, every record kept in the ParseResult (memory grows with the file);
+- fast:   `source.stream(path)`, the columnar batches of the fast readers (sources/fast_*.py),
+  each dropped once counted: what ingest reads a large statement with.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
-MODES = ("stream", "parse")
+MODES = ("stream", "parse", "fast")
 
 
 def peak_rss_kib() -> int:
@@ -48,6 +50,10 @@ def measure(make_source: Callable[[], object], mode: str, path: Path) -> dict:
     if mode == "parse":
         result = source.parse(path)
         count = len(result.records)
+    elif mode == "fast":
+        count = 0
+        for batch in source.stream(path).batches():
+            count += len(batch)
     else:
         count = 0
         for _ in source.iter_records(path):

@@ -56,25 +56,38 @@ def _date(text: str | None) -> date | None:
         return None
 
 
-def statement_key(source_format: str, summary: StatementSummary) -> str:
+def statement_key(source_format: str, summary: StatementSummary, sorted_line_ids: Iterable[str] | None = None) -> str:
     """The same statement delivered twice gets the same key, whatever the file is called; a copy whose
-    lines differ (an edited or damaged file) is another statement, checked on its own."""
+    lines differ (an edited or damaged file) is another statement, checked on its own.
+
+    `sorted_line_ids` stands for sorted(summary.line_ids) when a caller streams a large statement
+    (the ids are hashed as they come, never joined into one string)."""
     parts = (source_format, summary.account, summary.currency, summary.statement_id, summary.sequence,
-             summary.opening_balance, summary.opening_date, summary.closing_balance, summary.closing_date,
-             *sorted(summary.line_ids))
-    return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:32]
+             summary.opening_balance, summary.opening_date, summary.closing_balance, summary.closing_date)
+    digest = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode())
+    for line_id in sorted(summary.line_ids) if sorted_line_ids is None else sorted_line_ids:
+        digest.update(f"\x1f{line_id}".encode())
+    return digest.hexdigest()[:32]
 
 
 def check_statement(source_format: str, summary: StatementSummary, records: Mapping[str, NormalizedRecord]) -> StatementCheck:
     """opening + sum(lines) = closing, in the statement's currency."""
     lines = [records[i] for i in summary.line_ids if i in records]
-    opening, closing = _decimal(summary.opening_balance), _decimal(summary.closing_balance)
     amounts = [_decimal(r.amount) for r in lines]
     total = sum(amounts, Decimal(0)) if all(a is not None for a in amounts) else None
     currencies = {r.currency for r in lines if r.currency}
+    return statement_check(source_format, summary, statement_key(source_format, summary), len(lines),
+                           len(summary.line_ids) - len(lines), total, currencies)
+
+
+def statement_check(source_format: str, summary: StatementSummary, key: str, line_count: int, missing: int,
+                    total: Decimal | None, currencies: set[str]) -> StatementCheck:
+    """The check of a statement from its lines' figures: how many there are, how many of its line
+    ids have no record, their sum (None when one is unreadable) and their currencies."""
+    opening, closing = _decimal(summary.opening_balance), _decimal(summary.closing_balance)
     problem = None
-    if len(lines) != len(summary.line_ids):
-        status, problem = "not_checkable", f"{len(summary.line_ids) - len(lines)} of the statement's lines are missing from the parse"
+    if missing:
+        status, problem = "not_checkable", f"{missing} of the statement's lines are missing from the parse"
     elif opening is None or closing is None:
         status, problem = "not_checkable", "the statement carries no opening or no closing balance"
     elif total is None:
@@ -90,7 +103,7 @@ def check_statement(source_format: str, summary: StatementSummary, records: Mapp
             f"(difference {closing - opening - total}): a line is missing or wrong"
         )
     return StatementCheck(
-        statement_key=statement_key(source_format, summary),
+        statement_key=key,
         source_format=source_format,
         account=summary.account,
         currency=summary.currency,
@@ -100,7 +113,7 @@ def check_statement(source_format: str, summary: StatementSummary, records: Mapp
         opening_date=_date(summary.opening_date),
         closing_balance=closing,
         closing_date=_date(summary.closing_date),
-        line_count=len(lines),
+        line_count=line_count,
         lines_total=total,
         balance_check=status,
         balance_problem=problem,

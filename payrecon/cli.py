@@ -90,13 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_parse(args) -> int:
     from payrecon.settings import Settings
+    from sources.masking import mask_record
     from sources.registry import build_sources, parse_file
 
     settings = Settings.from_env()
     source, result = parse_file(args.file, build_sources(settings.privat24_columns), args.source)
     out = sys.stdout
-    for record in result.records:
-        out.write(json.dumps(record.as_dict(), ensure_ascii=False, sort_keys=True) + "\n")
+    for record in result.records:  # card numbers masked, as at ingest
+        out.write(json.dumps(mask_record(record).as_dict(), ensure_ascii=False, sort_keys=True) + "\n")
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{args.file.name}: {source.name}, {len(result.records)} of {result.transactions_found} lines", file=sys.stderr)

@@ -37,7 +37,7 @@ class SmtpSettings:
             raise SettingsError(f"PAYRECON_SMTP_SECURITY must be one of {', '.join(SECURITY)}, got {security!r}")
         default_port = {"none": "25", "starttls": "587", "ssl": "465"}[security]
         port = env.get("PAYRECON_SMTP_PORT", default_port)
-        if not port.isdigit() or not 0 < int(port) < 65536:
+        if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             raise SettingsError(f"PAYRECON_SMTP_PORT must be a port number, got {port!r}")
         return cls(
             host=host,

@@ -103,7 +103,7 @@ class Settings:
                 "thresholds must satisfy 0 <= PAYRECON_REVIEW_THRESHOLD <= PAYRECON_AUTO_CREDIT_THRESHOLD <= 1"
             )
         lookback = env.get("PAYRECON_REPORT_LOOKBACK_DAYS", "31")
-        if not lookback.isdigit() or not 0 < int(lookback) <= 3660:
+        if not (lookback.isascii() and lookback.isdigit()) or not 0 < int(lookback) <= 3660:
             raise SettingsError(f"PAYRECON_REPORT_LOOKBACK_DAYS must be a whole number of days 1..3660, got {lookback!r}")
         holidays = env.get("PAYRECON_HOLIDAYS", "ua")
         try:
@@ -148,7 +148,7 @@ def _location(env: Mapping[str, str], name: str, default: Path) -> str:
 
 def _days(env: Mapping[str, str], name: str, default: str) -> int:
     raw = env.get(name, default)
-    if not raw.isdigit() or not 1 <= int(raw) <= 60:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 60:
         raise SettingsError(f"{name} must be 1..60 business days, got {raw!r}")
     return int(raw)
 
@@ -204,7 +204,7 @@ def _with_secret_blocks(env: Mapping[str, str]) -> Mapping[str, str]:
 
 def _production_settings(env: Mapping[str, str]) -> dict:
     attempts = env.get("PAYRECON_S3_MAX_ATTEMPTS", "8")
-    if not attempts.isdigit() or not 1 <= int(attempts) <= 50:
+    if not (attempts.isascii() and attempts.isdigit()) or not 1 <= int(attempts) <= 50:
         raise SettingsError(f"PAYRECON_S3_MAX_ATTEMPTS must be 1..50 attempts, got {attempts!r}")
     mode = env.get("PAYRECON_S3_RETRY_MODE", "standard")
     if mode not in RETRY_MODES:
@@ -216,7 +216,7 @@ def _production_settings(env: Mapping[str, str]) -> dict:
             f"Dask scheduler (dask://host:port or tcp://host:port), got {runner!r}"
         )
     workers = env.get("PAYRECON_DASK_WORKERS", "2")
-    if not workers.isdigit() or not 1 <= int(workers) <= 256:
+    if not (workers.isascii() and workers.isdigit()) or not 1 <= int(workers) <= 256:
         raise SettingsError(f"PAYRECON_DASK_WORKERS must be 1..256 worker processes, got {workers!r}")
     ibans = env.get("PAYRECON_REPORTS_INCLUDE_IBANS", "false").strip().lower()
     if ibans not in ("true", "false", "1", "0", "yes", "no"):
@@ -293,7 +293,7 @@ def _receipt_settings(env: Mapping[str, str], home: Path) -> ReceiptSettings:
     limits = {}
     for name, attribute, default, low, high in _LIMITS:
         raw = env.get(name, str(default)).strip()
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
             raise SettingsError(f"{name} must be a whole number {low}..{high}, got {raw!r}")
         limits[attribute] = int(raw)
     return ReceiptSettings(

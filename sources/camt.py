@@ -35,8 +35,9 @@ from typing import Any, Iterator
 from lxml import etree
 
 from sources.errors import MalformedFile
+from sources.fast_common import Occurrences
 from sources.parsing import clean, parse_date
-from sources.records import NormalizedRecord, ParseResult, StatementSummary, make_line_id
+from sources.records import NormalizedRecord, ParseResult, RecordStream, StatementSummary, make_line_id
 
 #: Message element (Document's child) -> message name. Version .01 appends "V01".
 MESSAGE_ELEMENTS = {
@@ -96,7 +97,11 @@ def _text(element: etree._Element | None) -> str | None:
     """An element's text, stripped, inner whitespace runs as one space; None when empty or absent."""
     if element is None:
         return None
-    text = element.text
+    return text_value(element.text)
+
+
+def text_value(text: str | None) -> str | None:
+    """What _text makes of an element's text (shared with the fast reader)."""
     if not text:
         return None
     text = text.strip()
@@ -258,6 +263,8 @@ class Statement:
     balances: list[Balance] = field(default_factory=list)
     line_ids: list[str] = field(default_factory=list)
     first_currency: str | None = None
+    #: the index its StatementSummary will have (statements with balances only), else -1
+    index: int = -1
 
 
 class _Warnings:
@@ -347,7 +354,7 @@ class _EntryReader:
             bank_tx_code_proprietary=proprietary,
             additional_info=_text(k.get("AddtlNtryInf")),
             charges=self._charges(k.get("Chrgs")),
-            batch_size=int(batch_size) if batch_size and batch_size.isdigit() else None,
+            batch_size=int(batch_size) if batch_size and batch_size.isascii() and batch_size.isdigit() else None,
         )
         if entry.status == BOOKED:
             entry.details = [
@@ -576,21 +583,32 @@ class CamtSource:
         """The records one at a time, for callers that must not hold a large file's lines in memory."""
         return _CamtReader(self, path).records()
 
+    def stream(self, path: Path, batch_size: int = 50_000) -> RecordStream:
+        """The records in columnar batches, through the fast reader (sources/fast_camt.py), which
+        gives exactly what parse() gives and falls back to this reader for what it does not know."""
+        from sources.fast_camt import CamtStream
+
+        return CamtStream(self, path, batch_size)
+
 
 class _CamtReader:
     """One pass over one file: statement context, entries, warnings and summaries."""
 
     WATCHED = tuple("{*}" + tag for tag in (*STATEMENT_ELEMENTS, "Acct", "Bal", "Ntry"))
 
-    def __init__(self, source: CamtSource, path: Path):
+    def __init__(self, source: CamtSource, path: Path, keep_line_ids: bool = True):
         self.source = source
         self.path = path
         self.name = source.name
+        #: False when streaming: a statement's line ids are not collected (the records carry its index)
+        self.keep_line_ids = keep_line_ids
         self.warnings = _Warnings()
         self.statements: list[StatementSummary] = []
+        self.balanced_statements = 0
         self.skipped_entries = 0
         self.skipped_by_status: Counter[str] = Counter()
-        self.seen: Counter[str] = Counter()
+        #: occurrences of each line identity, by the first line id it gets (see _record)
+        self.seen = Occurrences()
         self.statement: Statement | None = None
         self.statement_count = 0
         self.readers: dict[str, _EntryReader] = {}
@@ -610,24 +628,33 @@ class _CamtReader:
         )
         try:
             for event, element in events:
-                local = _local(element.tag)
-                if event == "start":
-                    if local in STATEMENT_ELEMENTS and self._is_statement(element):
-                        self._open_statement(element, local)
-                    continue
-                if local == "Ntry":
-                    yield from self._entry(element)
-                elif local == "Acct":
-                    if self._belongs_to_statement(element):
-                        self._read_header(self.statement)
-                elif local == "Bal":
-                    if self._belongs_to_statement(element):
-                        self._read_balance(element)
-                elif self.statement is not None and element is self.statement.element:
-                    self._close_statement(element)
+                yield from self.handle(event, element)
             root = events.root
         except etree.LxmlError as error:
             raise MalformedFile(self._syntax_message(error)) from None
+        self.finish(root)
+
+    def handle(self, event: str, element: etree._Element) -> Iterator[NormalizedRecord]:
+        """One parser event: a statement opens or closes, its account or a balance is complete, or
+        an entry is complete (its records)."""
+        local = _local(element.tag)
+        if event == "start":
+            if local in STATEMENT_ELEMENTS and self._is_statement(element):
+                self._open_statement(element, local)
+            return
+        if local == "Ntry":
+            yield from self._entry(element)
+        elif local == "Acct":
+            if self._belongs_to_statement(element):
+                self._read_header(self.statement)
+        elif local == "Bal":
+            if self._belongs_to_statement(element):
+                self._read_balance(element)
+        elif self.statement is not None and element is self.statement.element:
+            self._close_statement(element)
+
+    def finish(self, root: etree._Element | None) -> None:
+        """After the last event: a file without statements is refused; the summary warnings."""
         self._check_message(root)
         self._finish_warnings()
 
@@ -687,6 +714,9 @@ class _CamtReader:
                 f"{message_element} without an ISO 20022 camt namespace (found {namespace or 'none'}); read as {message}"
             )
         self.statement = Statement(element=element, kind=kind, message=message, reader=self._reader_for(element))
+        if kind in BALANCED_STATEMENTS:
+            self.statement.index = self.balanced_statements
+            self.balanced_statements += 1
 
     def _read_header(self, statement: Statement | None) -> None:
         """Statement Id, ElctrncSeqNb/LglSeqNb and Acct (Id/IBAN or Othr/Id, Ccy): they precede the entries."""
@@ -796,7 +826,8 @@ class _CamtReader:
             statement.first_currency = entry.currency
         for line in self._lines(entry):
             record = self._record(statement, entry, line)
-            statement.line_ids.append(record.line_id)
+            if self.keep_line_ids:
+                statement.line_ids.append(record.line_id)
             yield record
 
     def _signed(self, amount: Decimal, credit_debit: str | None, reversal: bool) -> Decimal | None:
@@ -889,9 +920,9 @@ class _CamtReader:
         # Identical lines inside one file are distinct payments: the second and later ones are
         # numbered, so each keeps its id (the first one's id is the identity alone).
         line_id = make_line_id(self.name, *identity)
-        self.seen[line_id] += 1
-        if self.seen[line_id] > 1:
-            line_id = make_line_id(self.name, *identity, self.seen[line_id])
+        occurrence = self.seen.add(bytes.fromhex(line_id))
+        if occurrence > 1:
+            line_id = make_line_id(self.name, *identity, occurrence)
         remittance = (tx.remittance if tx else None) or entry.additional_info
         return NormalizedRecord(
             record_type="bank_line",

@@ -81,7 +81,7 @@ def currency_from_code(raw: Any) -> str | None:
     text = clean(str(raw))
     if text is None:
         return None
-    if text.isdigit() and len(text) <= 3:
+    if text.isascii() and text.isdigit() and len(text) <= 3:
         known = ISO4217_NUMERIC.get(text.zfill(3))
         return known[0] if known else text
     return text.upper()

@@ -69,7 +69,7 @@ Tolerance policy (sources/errors.py), applied to MT940:
 line_id: account + bank reference + value date + entry date + amount + mark + customer reference +
 an occurrence counter (per file) for identical lines. The statement number is left out, so a line
 that appears in two overlapping statement files gets one id. The counter keeps a 16-byte digest per
-distinct line (see _Occurrences), so a file of millions of lines needs tens of MB for it.
+distinct line (fast_common.Occurrences), so a file of millions of lines needs tens of MB for it.
 
 Reading: `parse()` keeps every record; `iter_records()` yields them one statement at a time and
 holds one statement, so a 1 GB file is read in little memory. Both run the same single pass over
@@ -92,8 +92,9 @@ from pathlib import Path
 from typing import Iterator
 
 from sources.errors import MalformedFile
+from sources.fast_common import Occurrences
 from sources.parsing import clean, decode_text
-from sources.records import NormalizedRecord, ParseResult, StatementSummary
+from sources.records import NormalizedRecord, ParseResult, RecordStream, StatementSummary
 
 # --------------------------------------------------------------------------------------------------
 # Text layer: bytes -> lines, without the transmission framing
@@ -181,12 +182,13 @@ _BLOCK_BYTES = 1 << 20
 _CONTROL_DELETE = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
 
 
-def _blocks(path: Path) -> Iterator[bytes]:
-    """The file in blocks of about _BLOCK_BYTES that end after a line feed (the last one may not)."""
+def _blocks(path: Path, size: int | None = None) -> Iterator[bytes]:
+    """The file in blocks of about `size` (_BLOCK_BYTES) that end after a line feed (the last one may not)."""
+    size = size or _BLOCK_BYTES
     with open(path, "rb") as handle:
         pieces: list[bytes] = []
         while True:
-            block = handle.read(_BLOCK_BYTES)
+            block = handle.read(size)
             if not block:
                 if pieces:
                     yield b"".join(pieces)
@@ -809,37 +811,12 @@ class Mt940Source:
         any record of a file whose every statement is broken."""
         return _Reader(self, path, keep_statements=False).records()
 
+    def stream(self, path: Path, batch_size: int = 50_000) -> RecordStream:
+        """The records in columnar batches, through the fast reader (sources/fast_mt940.py), which
+        gives exactly what parse() gives and leaves to this reader what it does not know."""
+        from sources.fast_mt940 import Mt940Stream
 
-class _Occurrences:
-    """How many times each line identity occurred in the file, in about 16 bytes per identity.
-
-    The identities' 16-byte digests are kept in 65536 buckets (by their first two bytes) as one
-    bytearray each, not as one Python object per line: a 1 GB file has millions of lines. A count
-    is only kept, in a dict, for the identities that occur more than once.
-    """
-
-    _WIDTH = 14  # bytes kept per digest: the first two choose the bucket
-
-    def __init__(self) -> None:
-        self._buckets: dict[int, bytearray] = {}
-        self._repeated: dict[bytes, int] = {}
-
-    def add(self, digest: bytes) -> int:
-        """Count one more occurrence of `digest` (16 bytes); returns how many there are now."""
-        number = (digest[0] << 8) | digest[1]
-        bucket = self._buckets.get(number)
-        if bucket is None:
-            bucket = self._buckets[number] = bytearray()
-        rest = digest[2:]
-        at = bucket.find(rest)
-        while at >= 0 and at % self._WIDTH:
-            at = bucket.find(rest, at + 1)
-        if at < 0:
-            bucket += rest
-            return 1
-        count = self._repeated.get(digest, 1) + 1
-        self._repeated[digest] = count
-        return count
+        return Mt940Stream(self, path, batch_size)
 
 
 class _Reader:
@@ -851,10 +828,12 @@ class _Reader:
     tolerance policy in the module docstring).
     """
 
-    def __init__(self, source: Mt940Source, path: Path, keep_statements: bool):
+    def __init__(self, source: Mt940Source, path: Path, keep_statements: bool, keep_line_ids: bool = True):
         self.name = source.name
         self.path = path
         self.keep_statements = keep_statements
+        #: False when streaming: a summary's line_ids stay empty (the records carry its index)
+        self.keep_line_ids = keep_line_ids
         self.head_warnings: list[str] = []
         self.warnings: list[str] = []  # the statements', in file order
         self.tail_warnings: list[str] = []
@@ -863,7 +842,7 @@ class _Reader:
         self.stray_count = 0
         self.found = 0
         self.interim_lines = 0
-        self.seen = _Occurrences()
+        self.seen = Occurrences()
         self.last_closing: dict[tuple[str | None, str | None], tuple[str, Balance]] = {}
         self.structure_found = False
         self.first_problem: str | None = None
@@ -871,6 +850,9 @@ class _Reader:
         self.fine_found = False
         self.held: list[NormalizedRecord] = []
         self.ready: list[NormalizedRecord] = []
+        # the index of the summary each held and ready record belongs to (-1: none)
+        self.held_index: list[int] = []
+        self.ready_index: list[int] = []
         # the field being read and the statement it goes to
         self.message_type = "940"
         self.field_tag: str | None = None
@@ -879,15 +861,19 @@ class _Reader:
         self.field_type = "940"
         self.statement: Statement | None = None
         self.previous_tag: str | None = None
+        # where feed() is in the text
+        self.number = 0
+        self.carry = ""
+        self.pending: tuple[int, str] | None = None
 
     # -- text -------------------------------------------------------------------------------------
 
-    def _texts(self) -> Iterator[str]:
-        """The file's text in blocks, control bytes removed, line ends as LF."""
+    def _texts(self, block_bytes: int | None = None) -> Iterator[str]:
+        """The file's text in blocks (of about block_bytes), control bytes removed, line ends as LF."""
         controls = 0
         kinds: set[int] = set()
         utf8 = True
-        for block in _blocks(self.path):
+        for block in _blocks(self.path, block_bytes):
             kept = block.translate(None, _CONTROL_DELETE)
             if len(kept) != len(block):
                 found = _CONTROL_BYTES.findall(block)
@@ -912,7 +898,7 @@ class _Reader:
             yield _normalized(text)
             return
         first = True
-        for block in _blocks(self.path):
+        for block in _blocks(self.path, block_bytes):
             if controls:
                 block = block.translate(None, _CONTROL_DELETE)
             text = block.decode("utf-8-sig" if first else "utf-8")
@@ -922,63 +908,79 @@ class _Reader:
     # -- the streaming loop -----------------------------------------------------------------------
 
     def records(self) -> Iterator[NormalizedRecord]:
-        number = 0
-        carry = ""
-        pending: tuple[int, str] | None = None  # a line that is only ":", waiting for the next one
+        for text in self._texts():
+            self.feed(text)
+            if self.ready:  # the statements that ended in this block
+                yield from self.ready
+                self.ready, self.ready_index = [], []
+        self.close()
+        yield from self.ready
+        self.ready, self.ready_index = [], []
+
+    def feed(self, text: str) -> None:
+        """Read a block of text (a line may go on in the next block); the records of the statements
+        that ended are added to `ready`."""
+        lines = text.split("\n")
+        lines[0] = self.carry + lines[0]
+        self.carry = lines.pop()
+        number = self.number
+        pending = self.pending  # a line that is only ":", waiting for the next one
         line_of = self._line
         field_line = _FIELD_LINE.match
-        for text in self._texts():
-            lines = text.split("\n")
-            lines[0] = carry + lines[0]
-            carry = lines.pop()
-            for line in lines:
-                number += 1
-                if pending is not None:
-                    pending = self._resolve(pending, number, line)
-                    if pending is None:
-                        continue
-                    pending = None
-                stripped = line.strip()
-                if not stripped:
+        for line in lines:
+            number += 1
+            if pending is not None:
+                pending = self._resolve(pending, number, line)
+                if pending is None:
                     continue
-                first = stripped[0]
-                if first != ":" and first != "{" and first != "-":
-                    # a continuation line (the common case, inlined)
+                pending = None
+            stripped = line.strip()
+            if not stripped:
+                continue
+            first = stripped[0]
+            if first != ":" and first != "{" and first != "-":
+                # a continuation line (the common case, inlined)
+                if self.field_tag is not None:
+                    self.field_lines.append(line)
+                else:
+                    self._stray(number)
+            elif first == ":" and line[0] == ":" and line[1:3] != "94":
+                # a field line (no envelope, pseudo-header or end of message can start so)
+                match = field_line(line)
+                if match:
                     if self.field_tag is not None:
-                        self.field_lines.append(line)
-                    else:
-                        self._stray(number)
-                elif first == ":" and line[0] == ":" and line[1:3] != "94":
-                    # a field line (no envelope, pseudo-header or end of message can start so)
-                    match = field_line(line)
-                    if match:
-                        if self.field_tag is not None:
-                            self._end_field()
-                            if self.ready:  # a statement ended: its records go out now
-                                yield from self.ready
-                                self.ready = []
-                        self.field_tag, self.field_line, self.field_lines = match.group(1), number, [match.group(2)]
-                        self.field_type = self.message_type
-                    elif stripped == ":":
-                        pending = (number, line)
-                    elif self.field_tag is not None:
-                        self.field_lines.append(line)
-                    else:
-                        self._stray(number)
+                        self._end_field()
+                    self.field_tag, self.field_line, self.field_lines = match.group(1), number, [match.group(2)]
+                    self.field_type = self.message_type
                 elif stripped == ":":
                     pending = (number, line)
+                elif self.field_tag is not None:
+                    self.field_lines.append(line)
                 else:
-                    line_of(number, line)
-                    if self.ready:
-                        yield from self.ready
-                        self.ready = []
-            if self.ready:
-                yield from self.ready
-                self.ready = []
+                    self._stray(number)
+            elif stripped == ":":
+                pending = (number, line)
+            else:
+                line_of(number, line)
+        self.number = number
+        self.pending = pending
+
+    def flush(self) -> None:
+        """Before a statement that does not come through feed(): the ":" line waiting for its next
+        line is read as it is, and the field and statement being read are complete."""
+        if self.pending is not None:
+            self._line(*self.pending)
+            self.pending = None
+        self._end_field()
+        self._end_statement()
+
+    def close(self) -> None:
+        """After the last block: the last line, the last statement, and the file-level checks."""
         # the text's last line: what follows the last line feed (often nothing)
-        number += 1
-        if pending is None or self._resolve(pending, number, carry) is not None:
-            line_of(number, carry)
+        self.number += 1
+        if self.pending is None or self._resolve(self.pending, self.number, self.carry) is not None:
+            self._line(self.number, self.carry)
+        self.pending = None
         self._end_field()
         self._end_statement()
         if not self.structure_found:
@@ -988,8 +990,6 @@ class _Reader:
         if not self.fine_found:
             raise MalformedFile(f"{self.path.name}: {self.first_problem}")
         self._finish()
-        yield from self.ready
-        self.ready = []
 
     def _resolve(self, pending: tuple[int, str], number: int, line: str) -> tuple[int, str] | None:
         """A line that is only ":" followed by `line`: one field line when together they make one
@@ -1068,6 +1068,7 @@ class _Reader:
             warnings.append(f"{problem}; its {len(statement.lines)} line(s) are emitted for quarantine")
         warnings.extend(statement.notes)
         self.found += len(statement.lines)
+        index = -1
         if statement.interim:
             self.interim_lines += len(statement.lines)
             records: list[NormalizedRecord] = []
@@ -1075,16 +1076,40 @@ class _Reader:
             currency = statement.currency
             records = [self._record(statement, account, currency, line) for line in statement.lines]
             if self.keep_statements:
-                self.statements.append(self._summary(statement, account, currency, records))
+                index = len(self.statements)
+                self.statements.append(self._summary(statement, account, currency,
+                                                     records if self.keep_line_ids else []))
             self._chain(statement, account, currency)
         if statement.problems and not self.fine_found:
             self.held.extend(records)
+            self.held_index.extend([index] * len(records))
             return
+        self._release_held()
+        self.ready.extend(records)
+        self.ready_index.extend([index] * len(records))
+
+    def _release_held(self) -> None:
+        """A fine statement: the held records of broken ones before it go out (tolerance policy)."""
         if not self.fine_found:
             self.fine_found = True
             self.ready.extend(self.held)
-            self.held = []
-        self.ready.extend(records)
+            self.ready_index.extend(self.held_index)
+            self.held, self.held_index = [], []
+
+    def end_fast_statement(self, statement: Statement, line_count: int) -> int:
+        """A statement the fast reader read (fast_mt940.py): fine (no problem, no note), its records
+        made there in columns. Counts it as _end_statement would; returns its summary's index."""
+        self.structure_found = True
+        self.statement_count += 1
+        self.found += line_count
+        account, currency = statement.account, statement.currency
+        index = -1
+        if self.keep_statements:
+            index = len(self.statements)
+            self.statements.append(self._summary(statement, account, currency, []))
+        self._chain(statement, account, currency)
+        self._release_held()
+        return index
 
     def _chain(self, statement: Statement, account: str | None, currency: str | None) -> None:
         """The :62a: of a statement should be the :60a: of the account's next statement in the file."""
@@ -1144,11 +1169,12 @@ class _Reader:
         identity = (account, line.bank_ref, line.value_date_raw, line.entry_date_raw, amount, line.mark,
                     line.customer_ref)
         # Identical lines inside one file are distinct movements; number them so each keeps its id.
-        # The identity is counted by a digest of its parts (None written as NUL, which the text cannot
-        # hold: control bytes are removed) so that a large file's counts stay small.
-        key = "\x1f".join(["\x00" if part is None else part for part in identity])
-        occurrence = self.seen.add(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest())
-        line_id_text = "\x1f".join([self.name, *["" if part is None else part for part in identity], str(occurrence)])
+        # A line is counted by the id it gets as the first of its kind (16 bytes; the parts that can
+        # be None are never empty, so the id text tells the identities apart), so that a large
+        # file's counts stay small.
+        identity_text = "\x1f".join([self.name, *["" if part is None else part for part in identity]])
+        first_id = hashlib.sha256(f"{identity_text}\x1f1".encode("utf-8")).hexdigest()[:32]
+        occurrence = self.seen.add(bytes.fromhex(first_id))
         extra: dict[str, str | int | None] = {
             "statement_ref": statement.reference,
             "statement_number": statement.number,
@@ -1178,7 +1204,8 @@ class _Reader:
             end_to_end_id=info.end_to_end_id if info else None,
             bank_ref=line.reference(),
             # make_line_id(self.name, *identity, occurrence), in one call
-            line_id=hashlib.sha256(line_id_text.encode("utf-8")).hexdigest()[:32],
+            line_id=first_id if occurrence == 1 else hashlib.sha256(
+                f"{identity_text}\x1f{occurrence}".encode("utf-8")).hexdigest()[:32],
             extra={key: value for key, value in extra.items() if value is not None},
         )
 

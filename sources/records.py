@@ -8,8 +8,9 @@ decimal string: money into our account is positive.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterator, Protocol
 
 RECORD_TYPES = ("bank_line", "settlement", "payout", "fee", "refund", "chargeback", "receipt")
 
@@ -103,6 +104,48 @@ class ParseResult:
     warnings: list[str] = field(default_factory=list)
     statements: list[StatementSummary] = field(default_factory=list)
     checks: list[ControlCheck] = field(default_factory=list)
+
+
+@dataclass
+class RecordBatch:
+    """A block of records in columns, for callers that handle many lines at once (ingest).
+
+    `frame` has the RECORD_FIELDS columns (strings; NaN where the record has None), `extra` (the
+    record's extra as JSON text, exactly as the ledger stores it: json.dumps(extra,
+    ensure_ascii=False, sort_keys=True), NaN when empty) and `statement` (the index, in file
+    order, of the StatementSummary the record belongs to; -1 for none). `statements` are the
+    summaries of statements whose records have all been delivered (in this batch or before), as
+    (index, summary); their line_ids are left empty, as a large statement's ids would not fit in
+    memory: the records carry the index.
+    """
+
+    frame: Any  # pandas.DataFrame (pandas is imported only by the readers that build batches)
+    statements: list[tuple[int, StatementSummary]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def records(self) -> list[NormalizedRecord]:
+        """The batch as NormalizedRecords (for tests and small files)."""
+        rows = self.frame.astype(object).where(self.frame.notna(), None).to_dict("records")
+        return [
+            NormalizedRecord(
+                **{name: row[name] for name in RECORD_FIELDS},
+                extra=json.loads(row["extra"]) if row["extra"] is not None else {},
+            )
+            for row in rows
+        ]
+
+
+class RecordStream(Protocol):
+    """A file read batch by batch (Source.stream). The totals are known once batches() is done."""
+
+    transactions_found: int
+    warnings: list[str]
+    checks: list[ControlCheck]
+
+    def batches(self) -> Iterator[RecordBatch]:
+        """The records in file order, in batches; raises MalformedFile as parse() would."""
 
 
 def make_line_id(source_format: str, *parts: object) -> str:

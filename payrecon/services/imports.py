@@ -267,7 +267,7 @@ class _Usage(_Loader):
 
     def row(self, record, known_orgs):
         quantity = record["quantity"] or ""
-        if not quantity.isdigit():
+        if not (quantity.isascii() and quantity.isdigit()):
             raise ValueError(f"quantity {quantity!r} is not a whole number")
         if not record["channel"]:
             raise ValueError("channel is required")

@@ -42,8 +42,8 @@ pytestmark = pytest.mark.postgres
 FINANCE = "finance@payrecon.test"
 #: The property test runs examples for this long (each takes one to three seconds), at least
 #: MIN_EXAMPLES; PAYRECON_TEST_INTERLEAVING_SECONDS=600 soaks.
-BUDGET_SECONDS = int(os.environ.get("PAYRECON_TEST_INTERLEAVING_SECONDS", "12"))
-MIN_EXAMPLES = 5
+BUDGET_SECONDS = int(os.environ.get("PAYRECON_TEST_INTERLEAVING_SECONDS", "8"))
+MIN_EXAMPLES = 4
 
 
 @dataclass

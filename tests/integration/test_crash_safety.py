@@ -33,12 +33,12 @@ from payrecon.storage import LocalStore
 from tests.integration.test_notifications import free_port
 from tests.nightly_services import SmtpInbox, ledger_snapshot, report_tables, restore, run_in_child, snapshot_differences, table_rows
 
-#: One crash cycle per stage (first kill inside that stage), then more while this many seconds
-#: last (PAYRECON_TEST_CRASH_SECONDS=600 soaks). SQLite's cycles cover the stages whose
-#: transactions it must roll back; the report and notification stages do not depend on the database.
+#: One crash cycle per listed stage (its first kill inside that stage), then more while this many
+#: seconds last (PAYRECON_TEST_CRASH_SECONDS=600 soaks). Reports, the longest stage, is where most
+#: second kills land; SQLite's cycles cover the stages whose transactions it must roll back.
 BUDGET_SECONDS = int(os.environ.get("PAYRECON_TEST_CRASH_SECONDS", "0"))
 STAGES = ("ingest", "reconcile", "reports", "notify")
-CYCLES = {"postgresql": STAGES, "sqlite": ("ingest", "reconcile")}
+CYCLES = {"postgresql": ("ingest", "reconcile", "notify"), "sqlite": ("ingest", "reconcile")}
 KILLS_PER_CYCLE = 2
 #: What may differ after a crash: a notification claimed when the run died is never sent twice.
 IN_FLIGHT = frozenset({"notifications.status", "notifications.error"})
