@@ -69,6 +69,7 @@ def measure(make_source: Callable[[], object], mode: str, path: Path) -> dict:
         "lines_per_cpu_second": round(count / cpu_seconds) if cpu_seconds else None,
         "peak_rss_mib": round(peak_rss_kib() / 1024, 1),
         "rss_before_mib": round(baseline_kib / 1024, 1),
+        "load_average": round(os.getloadavg()[0], 2),  # the machine's 1-minute load as the run ended
     }
 
 
@@ -89,6 +90,8 @@ def report(label: str, result: dict, target: int | None = None) -> None:
     cpu = ""
     if "lines_per_cpu_second" in result:
         cpu = f" ({result['lines_per_cpu_second']:,} per CPU-second)"
+    if "load_average" in result:
+        verdict += f"  [load average {result['load_average']}]"
     print(
         f"  {label} {result['mode']:>6}: {result['records']:,} lines in {result['seconds']} s = "
         f"{result['lines_per_second']:,} lines/s{cpu}; peak RSS {result['peak_rss_mib']} MiB "

@@ -26,6 +26,13 @@ fresh child process (`--child STAGE`) so each peak RSS (VmHWM) is that stage's o
 The target: the night (ingest through notify) under 5 minutes on the 2-core development machine.
 Bulk writes on PostgreSQL go through COPY (ledger/repository.py); `--copy-min-rows` changes the
 threshold to compare with multi-row VALUES inserts.
+
+To work on one stage: `--snapshot-before reconcile --stop-after reconcile` keeps a copy of the
+database as it was before that stage (its name and the files' folder are printed), then
+`--from-snapshot DATABASE WORK AS_OF [--stages reconcile ...] [--profile reconcile]` runs only those
+stages, any number of times, each on a fresh clone of the copy. The reconcile's writes on its second
+connection (payrecon/services/reconcile.py) are reported apart, as side_*_seconds: they overlap the
+main connection's.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
@@ -260,11 +268,11 @@ class WriteTimers:
     stage: journal entries posted, other rows inserted or upserted, keys looked up. Installed by
     replacing the functions wherever the services imported them."""
 
-    NAMES = ("post_entries", "insert_ignore", "insert_new_keys", "upsert", "existing_keys")
+    NAMES = ("post_entries", "post_transfers", "insert_ignore", "insert_columns", "insert_new_keys", "upsert", "existing_keys")
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
-        self.depth = 0  # only the outermost call counts: post_entries' own inserts are posting
+        self.local = threading.local()  # per thread: only the outermost call counts (post_entries' own inserts are posting)
 
     def install(self) -> None:
         from ledger import repository
@@ -277,18 +285,20 @@ class WriteTimers:
                     setattr(module, name, wrapped[name])
 
     def _wrap(self, name: str, function):
-        kind = {"post_entries": "posting", "existing_keys": "key_lookups"}.get(name, "other_writes")
+        kind = {"post_entries": "posting", "post_transfers": "posting", "existing_keys": "key_lookups"}.get(name, "other_writes")
 
         def timed(*args, **kwargs):
-            if self.depth:
+            if getattr(self.local, "depth", 0):
                 return function(*args, **kwargs)
-            self.depth += 1
+            self.local.depth = 1
             started = time.perf_counter()
             try:
                 return function(*args, **kwargs)
             finally:
-                self.seconds[kind] += time.perf_counter() - started
-                self.depth -= 1
+                # The reconcile's second connection writes beside the main one: its time is its own figure.
+                side = threading.current_thread().name.startswith("reconcile-side")
+                self.seconds[f"side_{kind}" if side else kind] += time.perf_counter() - started
+                self.local.depth = 0
 
         return timed
 
@@ -360,7 +370,8 @@ def child(stage: str, work: Path, as_of: date, copy_min_rows: int | None) -> dic
     seconds = time.perf_counter() - started
     figures.update(timers.figures())
     if stage == "reconcile":
-        figures["everything_else_seconds"] = round(seconds - figures["matching_seconds"] - sum(timers.seconds.values()), 1)
+        main = sum(v for k, v in timers.seconds.items() if not k.startswith("side_"))
+        figures["everything_else_seconds"] = round(seconds - figures["matching_seconds"] - main, 1)
     return {"stage": stage, "seconds": round(seconds, 1), "cpu_seconds": round(time.process_time() - cpu, 1),
             "peak_rss_mib": peak_rss_mib(), **figures}
 
@@ -390,6 +401,13 @@ def main() -> None:
     parser.add_argument("--copy-min-rows", type=int, help="override ledger.repository.COPY_MIN_ROWS (e.g. 10**9: no COPY)")
     parser.add_argument("--keep", action="store_true", help="keep the database and files (their names are printed)")
     parser.add_argument("--profile", nargs="+", choices=STAGES, help="print these stages' cProfile (cumulative) to stderr")
+    parser.add_argument("--snapshot-before", choices=NIGHT,
+                        help="before this stage, copy the database to <name>_before_<stage> and keep it and the files "
+                             "(their names are printed), to re-run stages on it with --from-snapshot")
+    parser.add_argument("--from-snapshot", nargs=3, metavar=("DATABASE", "WORK", "AS_OF"),
+                        help="skip generating: clone DATABASE (a --snapshot-before copy) and run --stages on it with the files in WORK")
+    parser.add_argument("--stages", nargs="+", choices=STAGES, help="with --from-snapshot: the stages to run (default: reconcile)")
+    parser.add_argument("--stop-after", choices=STAGES, help="run the stages up to this one only")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--as-of", help=argparse.SUPPRESS)
@@ -413,17 +431,28 @@ def main() -> None:
     name = f"payrecon_bench_{os.getpid()}"
     admin = sqlalchemy.create_engine(args.pg, isolation_level="AUTOCOMMIT")
     url = args.pg.rsplit("/", 1)[0] + f"/{name}"
-    work = Path(tempfile.mkdtemp(prefix="bench_nightly_"))
+    snapshot = args.from_snapshot
+    work = Path(snapshot[1]) if snapshot else Path(tempfile.mkdtemp(prefix="bench_nightly_"))
     with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{snapshot[0]}"' if snapshot else "")))
     try:
-        made = generate(work, args)
-        print(f"generated in {made.pop('seconds')} s: {json.dumps(made)}", flush=True)
+        if snapshot:
+            made = {"as_of": snapshot[2]}
+            stages = tuple(args.stages or ("reconcile",))
+        else:
+            made = generate(work, args)
+            print(f"generated in {made.pop('seconds')} s: {json.dumps(made)}", flush=True)
+            stages = STAGES[: STAGES.index(args.stop_after) + 1] if args.stop_after else STAGES
         env = {**os.environ, "PAYRECON_HOME": str(work / "home"), "PAYRECON_DATABASE_URL": url, "GX_ANALYTICS_ENABLED": "false"}
         for variable in ("PAYRECON_STORAGE_URL", "PAYRECON_REPORTS_URL", "PAYRECON_SMTP_HOST"):
             env.pop(variable, None)
         results = []
-        for stage in STAGES:
+        for stage in stages:
+            if stage == args.snapshot_before:
+                copy = f"{name}_before_{stage}"
+                with admin.connect() as conn:
+                    conn.execute(sqlalchemy.text(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"'))
+                print(f"snapshot: --from-snapshot {copy} {work} {made['as_of']}", flush=True)
             command = [sys.executable, __file__, "--child", stage, "--work", str(work), "--as-of", made["as_of"]]
             if args.copy_min_rows is not None:
                 command += ["--copy-min-rows", str(args.copy_min_rows)]
@@ -439,6 +468,8 @@ def main() -> None:
             print(f"{stage:>12}: {result['seconds']:>7} s (CPU {result['cpu_seconds']} s), peak RSS {result['peak_rss_mib']} MiB; "
                   + json.dumps({k: v for k, v in result.items() if k not in ('stage', 'seconds', 'cpu_seconds', 'peak_rss_mib')}),
                   flush=True)
+        if snapshot or args.stop_after:
+            return
         night = sum(r["seconds"] for r in results if r["stage"] in NIGHT)
         peak = max(r["peak_rss_mib"] for r in results if r["stage"] in NIGHT)
         verdict = "met" if night < TARGET_SECONDS else "NOT met"
@@ -451,7 +482,8 @@ def main() -> None:
         else:
             import shutil
 
-            shutil.rmtree(work, ignore_errors=True)
+            if not (snapshot or args.snapshot_before):
+                shutil.rmtree(work, ignore_errors=True)
             with admin.connect() as conn:
                 conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

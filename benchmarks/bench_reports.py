@@ -4,6 +4,10 @@ aggregated into channel_spend, checked against its contract and written as 365 d
 Runs the production code path (payrecon.reports.spend.channel_spend and publish_events) in a child
 process so that its peak memory (VmHWM) is its own. Usage: python benchmarks/bench_reports.py
 [--orgs 10000] [--days 365] [--docs]
+
+`--contracts ROWS` instead times the data-contract checks (issue 9): `validate` of ROWS normalized
+bank lines (a statement's worth of dates, every amount distinct, some rows bad) by the vectorised
+checks and by great-expectations itself, and checks both quarantine the same rows for the same reasons.
 """
 
 from __future__ import annotations
@@ -79,13 +83,52 @@ def child(orgs: int, days: int, docs: bool) -> dict:
             "peak_rss_mb": round(peak / 1024)}
 
 
+def contracts(rows: int, bad_every: int = 1000) -> dict:
+    import numpy as np
+    import pandas as pd
+
+    from data_contracts import validate
+    from sources.records import RECORD_FIELDS
+
+    rng = np.random.default_rng(7)
+    days = pd.date_range("2026-01-01", periods=300).strftime("%Y-%m-%d").to_numpy()
+    frame = pd.DataFrame({c: pd.array([None] * rows, dtype="str") for c in RECORD_FIELDS})
+    frame["record_type"], frame["source_format"], frame["account"] = "bank_line", "camt", "UA213052990000026007233566001"
+    frame["booking_date"] = days[rng.integers(0, len(days), rows)]
+    frame["value_date"] = frame["booking_date"]
+    frame["amount"] = [f"{x / 100:.2f}" for x in rng.integers(1, 10**8, rows)]
+    frame["currency"] = "UAH"
+    frame["remittance"] = "Оплата за рахунком № 2026-00123 від 12.11.2026, у т.ч. ПДВ 20%"
+    frame["line_id"] = [f"{i:032x}" for i in range(rows)]
+    bad = np.arange(0, rows, bad_every)
+    frame.loc[bad, "booking_date"] = "2026-02-30"
+    frame.loc[bad + 1, "amount"] = "1,5"
+    frame = frame.astype("str")
+    validate(frame.head(3), "normalized_lines", engine="gx")  # imports and contexts made before timing
+    result = {"rows": rows}
+    outcomes = {}
+    for engine in ("auto", "gx"):
+        started = time.perf_counter()
+        outcomes[engine] = validate(frame, "normalized_lines", engine=engine)
+        result[f"{'vectorised' if engine == 'auto' else 'great_expectations'}_s"] = round(time.perf_counter() - started, 3)
+    same = outcomes["auto"].quarantined.equals(outcomes["gx"].quarantined) and outcomes["auto"].valid.equals(outcomes["gx"].valid)
+    result.update(quarantined=len(outcomes["auto"].quarantined), same_result=bool(same),
+                  speedup=round(result["great_expectations_s"] / max(result["vectorised_s"], 1e-6), 1))
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orgs", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--docs", action="store_true", help="also render great-expectations Data Docs")
+    parser.add_argument("--contracts", type=int, metavar="ROWS", help="time the contract checks on ROWS bank lines instead")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.contracts:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        print(json.dumps(contracts(args.contracts), indent=2))
+        return
     if args.child:
         print(json.dumps(child(args.orgs, args.days, args.docs)))
         return

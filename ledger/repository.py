@@ -17,13 +17,13 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from itertools import count
 from operator import itemgetter
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import Column, Connection, Table, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger import schema
-from ledger.domain import JournalEntry
+from ledger.domain import JournalEntry, Transfers, entry_ids
 
 _BATCH = 5000
 _ARRAY_BATCH = 200_000
@@ -170,6 +170,40 @@ def existing_keys(conn: Connection, column, keys: Iterable[str]) -> set[str]:
     return found
 
 
+#: Rows per fetch when reading in bulk (`fetch_columns`, `stream_columns`).
+STREAM_CHUNK = 100_000
+
+
+def stream_columns(conn: Connection, query, chunk: int = STREAM_CHUNK) -> Iterator[list[list]]:
+    """The rows of a select, `chunk` at a time, each chunk as columns (a list per selected column),
+    without a Row object per row. PostgreSQL: the result arrives whole (in libpq's compact form) and
+    becomes Python values a chunk at a time, as psycopg makes them (numeric as Decimal, which is
+    what the Money type returns there); the connection may write between chunks. SQLite (small
+    ledgers): through the column types (money is stored as integers)."""
+    if conn.dialect.name == "postgresql":
+        result = conn.execute(query)
+        try:
+            cursor = result.cursor
+            while rows := cursor.fetchmany(chunk):
+                yield [list(column) for column in zip(*rows)]
+        finally:
+            result.close()
+        return
+    rows = conn.execute(query).all()
+    for start in range(0, len(rows), chunk):
+        yield [list(column) for column in zip(*rows[start : start + chunk])]
+
+
+def fetch_columns(conn: Connection, query) -> tuple[list[str], list[list]]:
+    """All rows of a select as (column names, a list of values per column), read in chunks."""
+    names = [c.name for c in query.selected_columns]
+    columns: list[list] = [[] for _ in names]
+    for part in stream_columns(conn, query):
+        for column, values in zip(columns, part):
+            column.extend(values)
+    return names, columns
+
+
 def post_entries(conn: Connection, entries: Sequence[JournalEntry]) -> int:
     """Write journal entries and their postings; returns how many entries were new.
 
@@ -208,6 +242,176 @@ def post_entries(conn: Connection, entries: Sequence[JournalEntry]) -> int:
             for leg, p in enumerate(e.postings)
         ],
     )
+    return new
+
+
+def insert_columns(conn: Connection, table: Table, columns: dict[str, Sequence]) -> int:
+    """`insert_ignore` for rows given as columns (a sequence per column name, e.g. a DataFrame's):
+    the same rows written and counted, with no dict per row. On PostgreSQL, from COPY_MIN_ROWS rows
+    on, pyarrow turns the columns into CSV for the COPY (money as decimal128(20, 4): a float or a
+    fifth decimal place is refused as the Money type refuses it); values pyarrow cannot type as
+    their column (a number in a text column) take the row-by-row path instead."""
+    names = list(columns)
+    n = len(columns[names[0]]) if names else 0
+    if not n:
+        return 0
+    if conn.dialect.name == "postgresql" and n >= COPY_MIN_ROWS:
+        try:
+            data = _columns_csv(table, columns)
+        except _NotArrow:
+            data = None
+        if data is not None:
+            return _copy_csv_merge(conn, table, names, data, "ON CONFLICT DO NOTHING")
+    lists = [list(columns[name]) for name in names]
+    return insert_ignore(conn, table, [dict(zip(names, values)) for values in zip(*lists)])
+
+
+class _NotArrow(Exception):
+    """A column's values are not all of the type pyarrow expects for it."""
+
+
+def _columns_csv(table: Table, columns: dict[str, Sequence]) -> bytes:
+    import pyarrow as pa
+    from pyarrow import csv
+    from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String
+
+    from ledger.types import Money
+
+    arrays = {}
+    for name, values in columns.items():
+        kind = table.c[name].type
+        values = values.to_numpy(dtype=object) if hasattr(values, "to_numpy") else values
+        if isinstance(kind, Money):
+            try:
+                arrays[name] = pa.array(values, pa.decimal128(20, 4), from_pandas=False)
+            except pa.ArrowTypeError as error:
+                raise TypeError(f"{table.name}.{name}: money must be Decimal or int ({error})") from error
+            except pa.ArrowInvalid as error:
+                raise ValueError(f"{table.name}.{name}: an amount does not fit NUMERIC(20, 4) without loss ({error})") from error
+            continue
+        if isinstance(kind, Numeric):  # e.g. a confidence: its text, which the database rounds to the column as before
+            values = [None if v is None or v != v else str(v) for v in values]
+            arrow = pa.string()
+        elif isinstance(kind, DateTime):
+            arrow = pa.timestamp("us", tz="UTC") if kind.timezone else pa.timestamp("us")
+        elif isinstance(kind, Date):
+            arrow = pa.date32()
+        elif isinstance(kind, Boolean):
+            arrow = pa.bool_()
+        elif isinstance(kind, Integer):
+            arrow = pa.int64()
+        elif isinstance(kind, String):  # Text too
+            arrow = pa.string()
+        else:
+            raise _NotArrow(name)
+        try:
+            arrays[name] = pa.array(values, arrow, from_pandas=True)
+        except (pa.ArrowTypeError, pa.ArrowInvalid) as error:
+            raise _NotArrow(name) from error
+    sink = pa.BufferOutputStream()
+    csv.write_csv(pa.table(arrays), sink, csv.WriteOptions(include_header=False))
+    return sink.getvalue().to_pybytes()
+
+
+def _copy_csv_merge(conn: Connection, table: Table, names: list[str], data: bytes, conflict: str) -> int:
+    """`_copy_merge` for rows already written as CSV in the order of `names`."""
+    quoted = ", ".join(_q(n) for n in names)
+    stage = f"payrecon_stage_{next(_stage_names)}"
+    order = ", ".join([*(_q(k) for k in _key_columns(table, names)), "ctid"])
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {quoted} FROM {_q(table.name)} WITH NO DATA")
+    _copy_in(conn, f"COPY {stage} ({quoted}) FROM STDIN WITH (FORMAT csv)", data)
+    written = conn.exec_driver_sql(f"INSERT INTO {_q(table.name)} ({quoted}) SELECT {quoted} FROM {stage} ORDER BY {order} {conflict}").rowcount
+    conn.exec_driver_sql(f"DROP TABLE {stage}")
+    return written
+
+
+def _copy_in(conn: Connection, statement: str, data: bytes) -> None:
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for start in range(0, len(data), 1 << 20):
+                copy.write(data[start : start + (1 << 20)])
+    finally:
+        cursor.close()
+
+
+#: Entries per COPY in `post_transfers`: bounds the staging buffer (about 300 bytes an entry).
+TRANSFER_CHUNK = 100_000
+_TRANSFER_STAGE = (
+    "entry_id varchar, idempotency_key varchar, kind varchar, org_id varchar, effective_date date, evidence text, "
+    "description text, debit varchar, credit varchar, currency varchar, amount numeric"
+)
+
+
+def post_transfers(conn: Connection, transfers: Transfers) -> int:
+    """Write many two-legged entries (`domain.Transfers`): the same rows, counted the same way, as
+    `post_entries(conn, transfers.entries())` writes, without a Python object per entry, posting
+    and row. On PostgreSQL each chunk is one CSV COPY (written by pyarrow) into a staging table of
+    whole transfers, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING into journal_entries and
+    one into postings (leg 0 the debit, leg 1 the credit of the negated amount), each in key order
+    like every other write here. Returns how many entries were new."""
+    if not len(transfers):
+        return 0
+    if conn.dialect.name != "postgresql" or len(transfers) < COPY_MIN_ROWS:
+        return post_entries(conn, transfers.entries())
+    created = now()
+    new = 0
+    for start in range(0, len(transfers), TRANSFER_CHUNK):
+        new += _copy_transfers(conn, transfers, slice(start, start + TRANSFER_CHUNK), created)
+    return new
+
+
+def transfers_csv(transfers: Transfers, part: slice = slice(None)) -> bytes:
+    """The staging rows of `post_transfers` as CSV (pyarrow's writer: strings quoted, NULL empty).
+    Amounts become decimal128(20, 4), so a float or a fifth decimal place is refused here, as the
+    Money column type refuses it everywhere else."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    keys = transfers.idempotency_key[part]
+    try:
+        amounts = pa.array(transfers.amount[part], pa.decimal128(20, 4))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise ValueError(f"transfers: an amount does not fit NUMERIC(20, 4) without loss ({error})") from error
+    table = pa.table({
+        "entry_id": pa.array(entry_ids(keys), pa.string()),
+        "idempotency_key": pa.array(keys, pa.string()),
+        "kind": pa.array(transfers.kind[part], pa.string()),
+        "org_id": pa.array(transfers.org_id[part], pa.string()),
+        "effective_date": pa.array(transfers.effective_date[part], pa.date32()),
+        "evidence": pa.array(transfers.evidence[part], pa.string()),
+        "description": pa.array(transfers.description[part], pa.string()),
+        "debit": pa.array(transfers.debit[part], pa.string()),
+        "credit": pa.array(transfers.credit[part], pa.string()),
+        "currency": pa.array(transfers.currency[part], pa.string()),
+        "amount": amounts,
+    })
+    sink = pa.BufferOutputStream()
+    csv.write_csv(table, sink, csv.WriteOptions(include_header=False))
+    return sink.getvalue().to_pybytes()
+
+
+def _copy_transfers(conn: Connection, transfers: Transfers, part: slice, created: datetime) -> int:
+    data = transfers_csv(transfers, part)
+    stage = f"payrecon_stage_{next(_stage_names)}"
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} ({_TRANSFER_STAGE}) ON COMMIT DROP")
+    _copy_in(conn, f"COPY {stage} FROM STDIN WITH (FORMAT csv)", data)
+    del data
+    entries = ("entry_id", "idempotency_key", "kind", "status", "org_id", "effective_date", "evidence", "description", "created_at")
+    new = conn.exec_driver_sql(
+        f"INSERT INTO journal_entries ({', '.join(entries)}) "
+        f"SELECT entry_id, idempotency_key, kind, 'confirmed', org_id, effective_date, evidence, description, %(created)s "
+        f"FROM {stage} ORDER BY entry_id, ctid ON CONFLICT DO NOTHING",
+        {"created": created},
+    ).rowcount
+    conn.exec_driver_sql(
+        f"INSERT INTO postings (entry_id, leg, account, currency, amount) "
+        f"SELECT entry_id, leg, account, currency, amount FROM ("
+        f"SELECT entry_id, 0 AS leg, debit AS account, currency, amount, ctid AS row FROM {stage} "
+        f"UNION ALL SELECT entry_id, 1, credit, currency, -amount, ctid FROM {stage}) legs "
+        f"ORDER BY entry_id, leg, row ON CONFLICT DO NOTHING"
+    )
+    conn.exec_driver_sql(f"DROP TABLE {stage}")
     return new
 
 

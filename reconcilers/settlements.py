@@ -23,6 +23,8 @@ PROVIDER_NAMES = {
 }
 SOURCE_PROVIDER = {"paypal_stl": "paypal", "paypal_activity": "paypal", "stripe": "stripe", "adyen_sdr": "adyen", "liqpay": "liqpay"}
 _Q = Decimal("0.0001")
+#: days after a payout within which its bank line may be booked
+PAYOUT_WINDOW_DAYS = 7
 
 
 def amount_key(amounts: pd.Series) -> pd.Series:
@@ -73,7 +75,7 @@ def payouts(settlements: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def link_payouts(payout_rows: pd.DataFrame, bank_lines: pd.DataFrame, window_days: int = 7) -> pd.DataFrame:
+def link_payouts(payout_rows: pd.DataFrame, bank_lines: pd.DataFrame, window_days: int = PAYOUT_WINDOW_DAYS) -> pd.DataFrame:
     """payout line_id -> bank line_id, one to one, the earliest fitting bank line first.
 
     bank_lines: line_id, booking_date, currency, amount, counterparty_name, remittance (incoming,

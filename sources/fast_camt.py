@@ -57,7 +57,15 @@ from sources.camt import (
     text_value,
 )
 from sources.errors import MalformedFile
-from sources.fast_common import BatchBuilder, clean_values, hex_digests, join_present, json_objects, patch
+from sources.fast_common import (
+    BatchBuilder,
+    block_size,
+    clean_values,
+    hex_digests,
+    join_present,
+    json_objects,
+    patch,
+)
 from sources.parsing import clean
 from sources.records import RecordBatch
 
@@ -65,9 +73,10 @@ BLOCK_BYTES = 8 << 20
 
 
 def block_bytes(batch_size: int) -> int:
-    """The block a batch of this size needs (an entry takes about 1 KB): smaller batches, smaller
-    blocks, so that what is held at once stays in proportion."""
-    return max(min(1 << 20, BLOCK_BYTES), min(BLOCK_BYTES, batch_size * 512))
+    """The block a batch of this size needs (fast_common.block_size; an entry takes about 1 KB)."""
+    return block_size(batch_size, 512, 1 << 20, BLOCK_BYTES)
+
+
 #: Depth of the elements the template skips (PstlAdr/AdrLine is 1, RltdAgts/DbtrAgt/FinInstnId/BIC 3).
 SKIP_DEPTH = 4
 #: libxml2 keeps line numbers below this in the node; from it on, see the module docstring.

@@ -9,6 +9,7 @@ the per-record function it stands for, so a caller never has to know which value
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any, Callable, Iterable, Sequence
@@ -33,8 +34,9 @@ class Occurrences:
     digests are kept as sorted numpy runs of two 64-bit halves (16 bytes per line, merged like a
     log-structured tree) and a small set of recent ones, never as one Python object per line; a
     count is kept, in a dict, only for the identities seen more than once. A bit filter (two bits
-    per digest, about a byte per digest) answers "never seen" without looking in the runs, which
-    is the usual answer.
+    per digest, in one to four bytes per digest: it grows fourfold) answers "never seen" without
+    looking in the runs, which is the usual answer; `add_many` looks in the runs for the few
+    digests it does not rule out.
 
     `add` counts one digest (the per-record readers); `add_many` counts a block of them in order
     and gives the same numbers as calling `add` on each in turn.
@@ -47,7 +49,7 @@ class Occurrences:
         self._pending: set[bytes] = set()
         self._repeated: dict[bytes, int] = {}
         self._count = 0  # digests in the runs and the pending set
-        self._bits = 1 << 16  # filter size, a power of two, at least 8 bits per digest
+        self._bits = 1 << 16  # filter size, a power of two, 8 to 32 bits per digest
         self._filter = bytearray(self._bits // 8)
 
     @staticmethod
@@ -70,7 +72,7 @@ class Occurrences:
     def _grow(self) -> None:
         """A filter twice as large (or more), made from every digest kept."""
         while self._count * 8 > self._bits:
-            self._bits *= 2
+            self._bits *= 4
         self._filter = bytearray(self._bits // 8)
         for high, low in self._runs:
             self._mark(high, low)
@@ -126,25 +128,31 @@ class Occurrences:
         numbers = np.ones(count, dtype=np.int64)
         if not count:
             return numbers
-        order = np.lexsort((low, high))
-        same = (high[order][1:] == high[order][:-1]) & (low[order][1:] == low[order][:-1])
+        # repeated inside the block: sorted by the high halves (by both when two high halves agree)
+        order = np.argsort(high)
+        same = high[order][1:] == high[order][:-1]
+        if same.any():
+            order = np.lexsort((low, high))
+            same = (high[order][1:] == high[order][:-1]) & (low[order][1:] == low[order][:-1])
         special = np.zeros(count, dtype=bool)
         special[order[1:][same]] = True
         special[order[:-1][same]] = True
-        special |= self._in_runs(high, low)
-        if self._pending:  # every digest counted is in a run or here (a repeated one too)
-            known_high, _ = self._halves(b"".join(self._pending))
-            maybe = np.isin(high, known_high)
-            for row in np.flatnonzero(maybe).tolist():
-                special[row] |= digests[16 * row: 16 * row + 16] in self._pending
+        # counted before: only the digests whose two filter bits are set can be (few of them)
+        table = np.frombuffer(self._filter, dtype=np.uint8)
+        mask = np.uint64(self._bits - 1)
+        first, second = (high & mask).astype(np.int64), (low & mask).astype(np.int64)
+        maybe = np.flatnonzero((table[first >> 3] >> (first & 7)) & (table[second >> 3] >> (second & 7)) & 1)
+        if len(maybe):
+            special[maybe] |= self._in_runs(high[maybe], low[maybe])
+            if self._pending:  # every digest counted is in a run or here (a repeated one too)
+                for row in maybe.tolist():
+                    special[row] |= digests[16 * row: 16 * row + 16] in self._pending
         if special.any():
             for row in np.flatnonzero(special).tolist():
                 numbers[row] = self.add(digests[16 * row: 16 * row + 16])
-            fresh = ~special
-            high, low = high[fresh], low[fresh]
-        if len(high):
-            at = np.argsort(high, kind="stable")
-            high, low = high[at], low[at]
+            order = order[~special[order]]
+        if len(order):
+            high, low = high[order], low[order]  # sorted by the high halves
             self._runs.append((high, low))
             self._count += len(high)
             if self._count * 8 > self._bits:
@@ -154,23 +162,67 @@ class Occurrences:
             self._merge()
         return numbers
 
-    #: Runs stop growing at this many digests: merging two larger ones would need a few hundred MB
-    #: at once for a 1 GB file; a few more runs to look in cost little.
+    #: Runs stop growing at this many digests: merging larger ones would need a few hundred MB at
+    #: once for a 1 GB file; a few more runs to look in cost little (the filter sends few digests
+    #: to them).
     _RUN_LIMIT = 1 << 20
+    #: Runs of about the same size are merged this many at a time (size-tiered): each digest is
+    #: merged a few times only.
+    _FAN_IN = 8
+
+    def _tier(self, size: int) -> int:
+        return int(size // self._PENDING_LIMIT).bit_length() // 3  # about log8 of the size in 4096s
 
     def _merge(self) -> None:
-        while (len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0])
-               and len(self._runs[-2][0]) + len(self._runs[-1][0]) <= self._RUN_LIMIT):
-            last_high, last_low = self._runs.pop()
-            first_high, first_low = self._runs[-1]
-            high, low = np.concatenate([first_high, last_high]), np.concatenate([first_low, last_low])
-            at = np.argsort(high, kind="stable")
-            self._runs[-1] = (high[at], low[at])
+        runs = self._runs
+        while len(runs) >= self._FAN_IN:
+            tier = self._tier(len(runs[-1][0]))
+            group = 1
+            while group < len(runs) and self._tier(len(runs[-group - 1][0])) == tier:
+                group += 1
+            size = sum(len(high) for high, _ in runs[-group:])
+            if group < self._FAN_IN or size > self._RUN_LIMIT:
+                return
+            high = np.concatenate([high for high, _ in runs[-group:]])
+            low = np.concatenate([low for _, low in runs[-group:]])
+            at = np.argsort(high, kind="stable")  # sorted runs, merged (timsort)
+            del runs[-group:]
+            runs.append((high[at], low[at]))
 
 
 def hex_digests(line_ids: Sequence[str]) -> bytes:
     """32-character hexadecimal line ids as their 16-byte digests, concatenated."""
     return bytes.fromhex("".join(line_ids))
+
+
+def sha256_prefixes(texts: pa.Array) -> bytes:
+    """The first 16 bytes of the SHA-256 of each value's UTF-8 (no nulls), concatenated: what
+    hashlib.sha256(text.encode()).hexdigest()[:32] is, as bytes, without a Python str per value."""
+    data, offsets = value_bytes(texts)
+    raw = data.tobytes()
+    bounds = offsets.tolist()
+    sha256 = hashlib.sha256
+    digests = b"".join([sha256(raw[start:end]).digest() for start, end in zip(bounds, bounds[1:])])
+    return np.frombuffer(digests, dtype=np.uint8).reshape(-1, 32)[:, :16].tobytes()
+
+
+def hex_ids(digests: bytes) -> pa.Array:
+    """16-byte digests (concatenated) as a column of 32-character hexadecimal line ids."""
+    count = len(digests) // 16
+    offsets = np.arange(0, 32 * count + 1, 32, dtype=np.int32)
+    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(digests.hex().encode("ascii")))
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading in blocks
+# --------------------------------------------------------------------------------------------------
+
+
+def block_size(batch_size: int, record_bytes: int, smallest: int, largest: int) -> int:
+    """The block a batch of `batch_size` records (of about `record_bytes` each) needs, between
+    `smallest` and `largest` (largest wins): smaller batches, smaller blocks, so that what is held
+    at once stays in proportion."""
+    return max(min(smallest, largest), min(largest, batch_size * record_bytes))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -201,6 +253,51 @@ def patch(values: pa.Array, mask: pa.Array | np.ndarray | None, function: Callab
 #: UTF-8 of the whitespace characters of _OTHER_WHITESPACE (and the C0 separators 0x1c-0x1f).
 _OTHER_WHITESPACE_UTF8 = re.compile(
     rb"[\x0b\x0c\x1c-\x1f]|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80")
+
+
+def spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, groups: np.ndarray | None = None,
+          count: int | None = None, valid: np.ndarray | None = None) -> pa.Array:
+    """A string column made of byte spans of `data` (UTF-8, contiguous; each span starts and ends at
+    a character boundary): row i is data[starts[i]:ends[i]], or, with `groups` (ascending, one per
+    span), row g is the spans of group g concatenated in order (`count` rows; a group without
+    spans is ''). `valid`: the rows that are not null.
+
+    Spans that do not overlap are cut by pyarrow: one column over `data` whose values are the
+    spans and what lies between them (no copy), then a take of the spans."""
+    starts = np.asarray(starts, dtype=np.int64)
+    ends = np.asarray(ends, dtype=np.int64)
+    size = len(starts)
+    if groups is None:
+        count = size
+    bitmap = None if valid is None else pa.py_buffer(np.packbits(np.asarray(valid, dtype=bool), bitorder="little"))
+    if not size:
+        return pa.StringArray.from_buffers(count, pa.py_buffer(np.zeros(count + 1, dtype=np.int32)),
+                                           pa.py_buffer(b""), bitmap)
+    place = None  # each span's place in position order (None: they are in it)
+    if size > 1 and not (starts[1:] >= ends[:-1]).all():
+        order = np.argsort(starts, kind="stable")
+        if (starts[order][1:] >= ends[order][:-1]).all():
+            place = np.empty(size, dtype=np.int64)
+            place[order] = np.arange(size)
+            starts, ends = starts[order], ends[order]
+    if size == 1 or (starts[1:] >= ends[:-1]).all():
+        bounds = np.empty(2 * size, dtype=np.int32)
+        bounds[0::2], bounds[1::2] = starts, ends
+        pieces = pa.StringArray.from_buffers(2 * size - 1, pa.py_buffer(bounds), pa.py_buffer(data))
+        values = pieces.take(pa.array(2 * (np.arange(size) if place is None else place)))
+        offsets_buffer, data_buffer = values.buffers()[1:3]
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[: size + 1]
+    else:  # overlapping spans: a gather of their bytes
+        lengths = ends - starts
+        offsets = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        data_buffer = pa.py_buffer(data[np.repeat(starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]))])
+        offsets = offsets.astype(np.int32)
+    if groups is not None:
+        offsets = offsets[np.searchsorted(groups, np.arange(count + 1))]
+    elif bitmap is None:
+        return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), data_buffer)
+    return pa.StringArray.from_buffers(count, pa.py_buffer(np.ascontiguousarray(offsets)), data_buffer, bitmap)
 
 
 def value_bytes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -331,8 +428,16 @@ def json_objects(fields: dict[str, pa.Array | pa.Scalar | None], length: int, pl
                                        null_handling="replace", null_replacement="")
     if isinstance(body, pa.Scalar):
         body = pa.repeat(body, length)
-    wrapped = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(body, 2), "}", "")
-    return pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), wrapped)
+    # '{' + body[2:] + '}' (each member starts with ', '), in place: the bytes move one to the
+    # left, then each row's first byte is '{' and its last '}'; an empty row is null
+    data, offsets = value_bytes(body)
+    present = offsets[1:] > offsets[:-1]
+    out = np.empty_like(data)
+    out[:-1] = data[1:]
+    out[offsets[:-1][present]] = ord("{")
+    out[offsets[1:][present] - 1] = ord("}")
+    bitmap = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
+    return pa.StringArray.from_buffers(length, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(out), bitmap)
 
 
 def extra_json(extra: dict[str, Any] | None) -> str | None:
@@ -389,7 +494,8 @@ class BatchBuilder:
         if not self._parts and not self._statements:
             return None
         if self._parts:
-            table = pa.table({name: pa.concat_arrays([p[name] for p in self._parts]) for name in BATCH_COLUMNS})
+            # the parts as chunks (pandas keeps pyarrow strings as they are: no copy)
+            table = pa.table({name: pa.chunked_array([p[name] for p in self._parts]) for name in BATCH_COLUMNS})
         else:
             table = pa.table({name: pa.array([], pa.int64() if name == "statement" else pa.string())
                               for name in BATCH_COLUMNS})

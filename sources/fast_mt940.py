@@ -12,14 +12,17 @@ decoding, control bytes and line ends are its own):
    nothing) is read here; everything else (envelopes, pseudo-headers, MT942, wrapped field 61,
    broken statements, :NS:, stray or blank lines inside) goes, unchanged, through the full
    reader's own line loop.
-3. The segment's lines are one pyarrow array; the fast statements' rows (a :61: line with its
-   continuation lines and its :86:) are made in columns (pyarrow compute and numpy): field 61 by
-   _FIELD_61_RE2, amounts, dates (each distinct one once); field 86 in the German GVC structure
-   when it is plain (each ?NN subfield once and known, subfields joined by the simple rules, SEPA
-   keywords only where a piece starts); other structures and the rows the vectorised GVC does not
-   cover go through mt940.read_information, row by row. The full reader counts each statement as
-   it would have (statement numbers, summaries, balance chain, held records of broken statements),
-   and its occurrence counter numbers identical lines across both paths.
+3. The segment is read in its UTF-8 bytes (numpy), its lines as (start, end) pairs; the fast
+   statements' rows (a :61: line with its continuation lines and its :86:) are made in columns:
+   field 61 as _FIELD_61_RE2 reads it (_parse_61 finds each part's boundaries in the bytes; one
+   pyarrow take per part), amounts, dates (each distinct one once); field 86 in the German GVC
+   structure when it is plain (each ?NN subfield once and known, subfields joined by the simple
+   rules, SEPA keywords only where a piece starts); other structures and the rows the vectorised
+   GVC does not cover go through mt940.read_information, row by row. Texts are cut out of the bytes
+   as spans (fast_common.spans: a pyarrow column over the bytes, no copy, then a take). The full
+   reader counts each statement as it would have (statement numbers, summaries, balance chain,
+   held records of broken statements), and its occurrence counter numbers identical lines across
+   both paths; line ids are hashed from one pyarrow column of identities (fast_common.sha256_prefixes).
 """
 
 from __future__ import annotations
@@ -35,11 +38,14 @@ import pyarrow.compute as pc
 
 from sources.fast_common import (
     BatchBuilder,
+    block_size,
     clean_values,
-    hex_digests,
+    hex_ids,
     json_objects,
     null_if_empty,
     patch,
+    sha256_prefixes,
+    spans,
     value_bytes,
 )
 from sources.mt940 import (
@@ -68,9 +74,9 @@ BLOCK_BYTES = 2 << 20
 
 
 def block_bytes(batch_size: int) -> int:
-    """The block a batch of this size needs (a line takes about 230 bytes): smaller batches,
-    smaller blocks, so that what is held at once stays in proportion."""
-    return max(min(256 << 10, BLOCK_BYTES), min(BLOCK_BYTES, batch_size * 128))
+    """The block a batch of this size needs (fast_common.block_size; a line takes about 230 bytes)."""
+    return block_size(batch_size, 128, 256 << 10, BLOCK_BYTES)
+
 
 #: A continuation line as the full reader's fast path takes it: after spaces or tabs, its first
 #: character is not whitespace, ':', '{' or '-' (other lines go to the full reader).
@@ -179,21 +185,23 @@ _KEYWORD_CODES = np.array([int.from_bytes((k + "+").encode(), "big") for k in _K
 _BIC = _KEYWORDS.index("BIC")
 
 
+_KEYWORD_ORDER = np.argsort(_KEYWORD_CODES)
+_SORTED_CODES = _KEYWORD_CODES[_KEYWORD_ORDER]
+
+
 def _keyword_of(heads: np.ndarray) -> np.ndarray:
     """The SEPA keyword a text starts with (its index in _KEYWORDS, with '+'), else -1."""
     five = _packed(heads, 5)
-    found = np.searchsorted(np.sort(_KEYWORD_CODES), five)
-    order = np.argsort(_KEYWORD_CODES)
-    sorted_codes = _KEYWORD_CODES[order]
-    at = np.minimum(found, len(sorted_codes) - 1)
-    result = np.where(sorted_codes[at] == five, order[at], -1)
+    at = np.minimum(np.searchsorted(_SORTED_CODES, five), len(_SORTED_CODES) - 1)
+    result = np.where(_SORTED_CODES[at] == five, _KEYWORD_ORDER[at], -1)
     return np.where(five >> 8 == _KEYWORD_CODES[_BIC], _BIC, result)
 
 
-def _new_item(heads: np.ndarray) -> np.ndarray:
-    """mt940._NEW_ITEM: a SEPA keyword, or four capitals and a colon, at the start."""
+def _new_item(heads: np.ndarray, keyword: np.ndarray) -> np.ndarray:
+    """mt940._NEW_ITEM: a SEPA keyword (`keyword`: _keyword_of(heads)), or four capitals and a
+    colon, at the start."""
     capitals = ((heads[:, :4] >= 65) & (heads[:, :4] <= 90)).all(axis=1) & (heads[:, 4] == 58)
-    return (_keyword_of(heads) >= 0) | capitals
+    return (keyword >= 0) | capitals
 
 
 def _grouped(values: pa.Array, groups: np.ndarray, count: int, separator: str) -> pa.Array:
@@ -212,11 +220,10 @@ def _gvc(joined: pa.Array) -> tuple[_Information, np.ndarray]:
     data, offsets = value_bytes(joined)
     starts, ends = offsets[:-1], offsets[1:]
     last = max(len(data) - 1, 0)
-    digit = (data >= 48) & (data <= 57)
     candidate = valid & (ends - starts >= 4)
     if len(data):
         for step in range(3):
-            candidate &= digit[np.minimum(starts + step, last)]
+            candidate &= _DIGIT[data[np.minimum(starts + step, last)]]
         candidate &= data[np.minimum(starts + 3, last)] == 63
     slow = valid & ~candidate
     rows = np.flatnonzero(candidate)
@@ -225,46 +232,56 @@ def _gvc(joined: pa.Array) -> tuple[_Information, np.ndarray]:
     bad = np.zeros(length, dtype=bool)
     # ?NN markers, in the candidate rows, in order; the subfields are the texts between them
     marks = np.flatnonzero(data == 63)
-    mark_row = np.searchsorted(offsets, marks, side="right") - 1
+    mark_row = np.repeat(np.arange(length), np.diff(np.searchsorted(marks, offsets)))
     inside = candidate[mark_row]
     marks, mark_row = marks[inside], mark_row[inside]
-    digits_follow = (marks + 2 < ends[mark_row]) & digit[np.minimum(marks + 1, last)] & digit[np.minimum(marks + 2, last)]
+    digits_follow = ((marks + 2 < ends[mark_row]) & _DIGIT[data[np.minimum(marks + 1, last)]]
+                     & _DIGIT[data[np.minimum(marks + 2, last)]])
     key = (data[np.minimum(marks + 1, last)].astype(np.int64) - 48) * 10 + data[np.minimum(marks + 2, last)] - 48
     rank = np.where(digits_follow, _KEY_RANK[np.clip(key, 0, 99)], -1)
     bad[mark_row[rank < 0]] = True  # another subfield (mt940 keeps it in extra), or no digits after '?'
-    pair = mark_row * 32 + np.maximum(rank, 0)
-    order = np.argsort(pair, kind="stable")
-    bad[mark_row[order][1:][pair[order][1:] == pair[order][:-1]]] = True  # a subfield twice
-    texts = joined.take(pa.array(rows))
-    split = pc.split_pattern(texts, "?")
-    first_piece = np.asarray(split.offsets)[:-1]
-    keep = np.ones(len(split.values), dtype=bool)
-    keep[first_piece] = False
-    values = pc.utf8_slice_codeunits(split.values.filter(pa.array(keep)), 2)  # one per marker, in order
+    bad[np.flatnonzero(np.bincount(mark_row * 32 + np.maximum(rank, 0), minlength=32 * length) > 1) // 32] = True
+    # (a subfield twice)
+    # each marker's subfield: after its ?NN, up to the next marker or the end of the text
+    next_mark = np.where(np.append(mark_row[1:] == mark_row[:-1], False), np.append(marks[1:], 0), ends[mark_row])
+    value_start = np.where(digits_follow, marks + 3, next_mark)
+    # the subfields and what lies between them, as one column over the bytes (no copy): marker i's
+    # subfield is value 2 * i
+    bounds = np.empty(2 * len(marks), dtype=np.int32)
+    bounds[0::2], bounds[1::2] = value_start, next_mark
+    values = pa.StringArray.from_buffers(2 * len(marks) - 1, pa.py_buffer(bounds), pa.py_buffer(data))
     good = ~bad[mark_row] & (rank >= 0)
     table = np.full((len(_KNOWN_SUBFIELDS), length), -1, dtype=np.int64)
     table[rank[good], mark_row[good]] = np.flatnonzero(good)
 
     def subfield(name: str) -> pa.Array:
         index = table[_KNOWN_SUBFIELDS.index(name)]
-        return values.take(pa.array(index, mask=index < 0))
+        return values.take(pa.array(2 * index, mask=index < 0))
 
     # Purpose subfields (?20-?29, ?60-?63) in that order; each carries on the one before it (no
     # separator) when it is the next one, opens no new item and the one before is full (27
     # characters). When the one before is shorter, mt940 asks whether a SEPA keyword's value runs
     # on: never when the text holds no keyword; otherwise read_information decides.
     chosen = np.flatnonzero(good & (_PURPOSE_ORDER[np.maximum(rank, 0)] >= 0) & (rank >= 0))
-    chosen = chosen[np.lexsort((_PURPOSE_ORDER[rank[chosen]], mark_row[chosen]))]
+    place = mark_row[chosen] * 16 + _PURPOSE_ORDER[rank[chosen]]
+    if (place[1:] <= place[:-1]).any():
+        chosen = chosen[np.argsort(place, kind="stable")]
     p_row, p_order = mark_row[chosen], _PURPOSE_ORDER[rank[chosen]]
-    members = values.take(pa.array(chosen))
-    heads = _heads(data, marks[chosen] + 3, np.where(
-        np.append(mark_row[1:] == mark_row[:-1], False), np.append(marks[1:], 0), ends[mark_row])[chosen])
+    member_start, member_end = value_start[chosen], next_mark[chosen]
+    heads = _heads(data, member_start, member_end)
     following = np.zeros(len(chosen), dtype=bool)
     following[1:] = (p_row[1:] == p_row[:-1]) & (p_order[1:] == p_order[:-1] + 1)
-    may_join = following & ~_new_item(heads)
+    member_keyword = _keyword_of(heads)
+    may_join = following & ~_new_item(heads, member_keyword)
     previous_full = np.zeros(len(chosen), dtype=bool)
+    # characters that are not ASCII: where they start, and how many bytes each has after the first
+    wide = np.flatnonzero(data >= 0xC0)
+    wide_tail = np.zeros(len(wide) + 1, dtype=np.int64)
+    np.cumsum(1 + (data[wide] >= 0xE0) + (data[wide] >= 0xF0), out=wide_tail[1:])
     if len(chosen) > 1:
-        previous_full[1:] = np.asarray(pc.utf8_length(members))[:-1] >= _GVC_SUBFIELD_WIDTH
+        characters = (member_end - member_start) - (
+            wide_tail[np.searchsorted(wide, member_end)] - wide_tail[np.searchsorted(wide, member_start)])
+        previous_full[1:] = characters[:-1] >= _GVC_SUBFIELD_WIDTH
     ruled = may_join & ~previous_full
     if ruled.any():
         ask = np.unique(p_row[ruled])
@@ -275,35 +292,54 @@ def _gvc(joined: pa.Array) -> tuple[_Information, np.ndarray]:
     # pieces: runs of joined subfields; each is a SEPA keyword with its value, or free text
     piece_of = np.cumsum(~joins) - 1
     first_member = np.flatnonzero(~joins)
-    if joins.any():
-        pieces = _grouped(members, piece_of, len(first_member), "")
-    else:
-        pieces = members
     piece_row = p_row[first_member]
-    keyword = _keyword_of(heads[first_member])
-    plus = np.asarray(pc.count_substring(pieces, "+"))
-    maybe_inner = np.flatnonzero(plus > (keyword >= 0))
+    keyword = member_keyword[first_member]
+    # the keyword's value: the piece after "EREF+" ("BIC+")
+    after_keyword = member_start.copy()
+    after_keyword[first_member] += np.where(keyword == _BIC, 4, np.where(keyword >= 0, 5, 0))
+
+    def texts(which: np.ndarray, values: bool) -> pa.Array:
+        """The pieces `which` (ascending), or their keywords' values."""
+        selected = np.zeros(len(first_member), dtype=bool)
+        selected[which] = True
+        members = np.flatnonzero(selected[piece_of])
+        return spans(data, (after_keyword if values else member_start)[members], member_end[members],
+                     np.searchsorted(which, piece_of[members]), len(which))
+
+    plus = np.flatnonzero(data == ord("+"))
+    plus_count = np.searchsorted(plus, member_end) - np.searchsorted(plus, member_start)
+    plus_count = np.add.reduceat(plus_count, first_member) if len(first_member) else plus_count
+    maybe_inner = np.flatnonzero(plus_count > (keyword >= 0))
     if len(maybe_inner):  # a '+' besides the keyword's own: a keyword inside the piece?
-        inner = _mask(pc.match_substring_regex(pieces.take(pa.array(maybe_inner)), _INNER_KEYWORD_RE2))
+        inner = _mask(pc.match_substring_regex(texts(maybe_inner, False), _INNER_KEYWORD_RE2))
         bad[piece_row[maybe_inner[inner]]] = True
-    four = pc.utf8_slice_codeunits(pieces, 4)
-    value = pc.if_else(pa.array(keyword == _BIC), four, pc.utf8_slice_codeunits(four, 1))
     # remittance: the free-text pieces that are not blank, and the SVWZ values, in order
     svwz = keyword == _KEYWORDS.index("SVWZ")
-    blank = _mask(pc.equal(pc.utf8_trim_whitespace(pieces), ""))
+    # blank: nothing but spaces and tabs (Python's other whitespace is gone from the text by then,
+    # or sends the row to read_information below); a piece that starts otherwise is not blank
+    blank = np.isin(heads[first_member, 0], (0, 9, 32))
+    for at in np.flatnonzero(blank).tolist():
+        members = np.flatnonzero(piece_of == at)
+        blank[at] = all(not data[start:end].tobytes().strip(b" \t")
+                        for start, end in zip(member_start[members].tolist(), member_end[members].tolist()))
     part = np.flatnonzero(((keyword < 0) & ~blank) | svwz)
-    parts = pc.if_else(pa.array(svwz), value, pieces).take(pa.array(part))
+    in_part = np.zeros(len(first_member), dtype=bool)
+    in_part[part] = True
+    members = np.flatnonzero(in_part[piece_of])
+    parts = spans(data, np.where(svwz[piece_of[members]], after_keyword[members], member_start[members]),
+                  member_end[members], np.searchsorted(part, piece_of[members]), len(part))
     remittance = _clean(_grouped(parts, piece_row[part], length, " "))
     # the first value of each keyword (SVWZ aside)
     first: dict[str, pa.Array] = {}
     named = np.flatnonzero((keyword >= 0) & ~svwz)
     if len(named):
         _, at = np.unique(piece_row[named] * 16 + keyword[named], return_index=True)
-        picked = named[at]
+        picked = np.sort(named[at])
+        keyword_values = texts(picked, True)
         for code, name in enumerate(_KEYWORDS):
-            which = picked[keyword[picked] == code]
+            which = np.flatnonzero(keyword[picked] == code)
             if len(which):
-                first[name] = _scatter(value.take(pa.array(which)), piece_row[which], length)
+                first[name] = _scatter(keyword_values.take(pa.array(which)), piece_row[picked[which]], length)
     # counterparty name (?32, ?33) joined the same way
     name32, name33 = subfield("32"), subfield("33")
     both = pc.and_(pc.invert(pc.is_null(name32)), pc.invert(pc.is_null(name33)))
@@ -327,7 +363,7 @@ def _gvc(joined: pa.Array) -> tuple[_Information, np.ndarray]:
         other = pc.invert(pc.fill_null(pc.string_is_ascii(raw_end_to_end), True))
         end_to_end = patch(end_to_end, other, _no_ref, raw_end_to_end)  # Python's upper()
     extra = {
-        "gvc": _scatter(pc.utf8_slice_codeunits(texts, 0, 3), rows, length),
+        "gvc": spans(data, starts, np.where(candidate, starts + 3, starts), valid=candidate),
         "booking_text": _clean(subfield("00")),
         "primanota": _clean(subfield("10")),
         "counterparty_bank": _clean(subfield("30")),
@@ -338,14 +374,20 @@ def _gvc(joined: pa.Array) -> tuple[_Information, np.ndarray]:
             cleaned = _clean(first[keyword_name])
             extra[extra_name] = pc.coalesce(extra[extra_name], cleaned) if extra_name in extra else cleaned
     # whitespace Python's str.split() knows and pyarrow may not: read_information
-    if (data == 0xC2).any() or ((data >= 0xE1) & (data <= 0xE3)).any():
-        bad |= _mask(pc.match_substring_regex(joined, _OTHER_WHITESPACE))
+    lead = data[wide]
+    maybe = wide[(lead == 0xC2) | ((lead >= 0xE1) & (lead <= 0xE3))]
+    if len(maybe):
+        ask = np.unique(np.searchsorted(offsets, maybe, side="right") - 1)
+        bad[ask[_mask(pc.match_substring_regex(joined.take(pa.array(ask)), _OTHER_WHITESPACE))]] = True
     fast = candidate & ~bad
     slow |= candidate & bad
     keep = pa.array(fast)
+    masked = (candidate & bad).any()  # else each column is null outside the candidate rows already
 
     def out(values: pa.Array | None) -> pa.Array:
-        return pa.nulls(length, pa.string()) if values is None else pc.if_else(keep, values, _NONE)
+        if values is None:
+            return pa.nulls(length, pa.string())
+        return pc.if_else(keep, values, _NONE) if masked else values
 
     info.fields = {
         "counterparty_name": out(_clean(name)),
@@ -369,21 +411,19 @@ def _no_spaces(values: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(result, ""), _NONE, result)
 
 
-def _information(texts86: pa.Array) -> _Information:
-    """Field 86 of every row ('' or null: no :86:), as mt940.read_information gives it, in columns."""
-    length = len(texts86)
-    texts86 = pc.if_else(pc.equal(texts86, ""), _NONE, texts86)
-    joined = pc.replace_substring(texts86, "\n", "")
+def _information(joined: pa.Array, lines_of) -> _Information:
+    """Field 86 of every row (its lines joined without separator; null: no :86:), as
+    mt940.read_information gives it, in columns; lines_of(row) gives a row's lines for it."""
+    length = len(joined)
     info, slow = _gvc(joined)
     rows = np.flatnonzero(slow)
     if not len(rows):
         return info
-    texts86 = texts86.to_pylist()
     extra_values: dict[str, list] = {}
     fields = {name: [None] * len(rows) for name in info.fields}
     structure = []
     for position, row in enumerate(rows.tolist()):
-        result = read_information(texts86[row].split("\n")[:-1])
+        result = read_information(lines_of(row))
         fields["counterparty_name"][position] = result.counterparty_name
         fields["counterparty_account"][position] = result.counterparty_account
         fields["remittance"][position] = result.remittance
@@ -410,10 +450,10 @@ class _FastStatement:
 
     __slots__ = ("text", "statement", "line_count", "body_line", "body_lines", "start_line", "rows", "number")
 
-    def __init__(self, text: str, statement: Statement, body_line: int, body_lines: int):
+    def __init__(self, text: str, statement: Statement, line_count: int, body_line: int, body_lines: int):
         self.text = text
         self.statement = statement
-        self.line_count = text.count("\n")
+        self.line_count = line_count
         self.body_line = body_line  # lines before the first :61:
         self.body_lines = body_lines  # lines from the first :61: to the closing balance
         self.start_line = 0  # its :20: line's place among the segment's lines
@@ -426,8 +466,14 @@ class _FastStatement:
         if header is None:
             return None
         body = header.end()
-        closing = body if text.startswith((":62F:", ":62M:"), body) else min(
-            (at + 1 for at in (text.find("\n:62F:", body - 1), text.find("\n:62M:", body - 1)) if at >= 0), default=-1)
+        # the closing balance: the last line that starts with ':62' (from the end, a few lines
+        # back) when it is a :62F: or :62M: (an earlier one would be a body line no :61: row
+        # takes, which leaves the statement to the full reader), else the first :62F: or :62M:
+        closing = text.rfind("\n:62", body - 1) + 1
+        if not (closing and text.startswith((":62F:", ":62M:"), closing)):
+            closing = body if text.startswith((":62F:", ":62M:"), body) else min(
+                (at + 1 for at in (text.find("\n:62F:", body - 1), text.find("\n:62M:", body - 1)) if at >= 0),
+                default=-1)
         if closing < 0:
             return None
         footer = FOOTER.fullmatch(text, closing)
@@ -448,32 +494,139 @@ class _FastStatement:
         _validate(statement)
         if statement.problems or statement.notes:
             return None
-        return cls(text, statement, text.count("\n", 0, body), text.count("\n", body, closing))
+        line_count, header_lines = text.count("\n"), text.count("\n", 0, body)
+        return cls(text, statement, line_count, header_lines, line_count - header_lines - text.count("\n", closing))
 
 
 #: A line the full reader takes as a continuation line: after spaces or tabs, a character that is
 #: not whitespace (Python's), ':', '{' or '-'.
 _CONTINUATION_RE2 = (r"^[ \t]*[^\s:{\-\x{0b}\x{0c}\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
                      r"\x{202f}\x{205f}\x{3000}]")
-#: Field 61 as mt940._STATEMENT_LINE reads it, with the references cut at the first '//'.
+#: Field 61 as mt940._STATEMENT_LINE reads it, with the references cut at the first '//' (the
+#: specification _parse_61 follows in the bytes; the tests hold one to the other).
 _FIELD_61_RE2 = (r"^:61:(?P<value_date>[0-9]{6})(?P<entry_date>[0-9]{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])?"
                  r"(?P<whole>[0-9]+)(?P<fraction>,[0-9]*)?(?P<kind>[A-Z][A-Z0-9]{3})"
                  r"(?P<customer>(?:[^/]|/[^/]|/$)*)(?P<slashes>//)?(?P<bank>.*)$")
 
 
+#: First bytes of a line: the full reader's continuation line for sure (_CONTINUES), or only the
+#: regular expression can tell (_UNSURE: spaces or a tab first, or a character that is not ASCII).
+_CONTINUES = np.ones(256, dtype=bool)
+_CONTINUES[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32, ord(":"), ord("{"), ord("-")]] = False
+_CONTINUES[128:] = False
+_UNSURE = np.zeros(256, dtype=bool)
+_UNSURE[[9, 32]] = True
+_UNSURE[128:] = True
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[ord("0"): ord("9") + 1] = True
+_UPPER = np.zeros(256, dtype=bool)
+_UPPER[ord("A"): ord("Z") + 1] = True
+_ALNUM = _DIGIT | _UPPER
+#: The boundaries of a :61: line's parts (_FIELD_61_RE2's groups), in order.
+_FIELD_61_PARTS = ("value_date", "entry_date", "mark", "funds", "whole", "fraction", "kind", "customer", "slashes",
+                   "bank")
+
+
+def _byte(data: np.ndarray, positions: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The byte at each position, 0 at or past its line's end."""
+    return np.where(positions < ends, data[np.minimum(positions, len(data) - 1)], 0)
+
+
+_SPACE_OR_TAB = np.zeros(256, dtype=bool)
+_SPACE_OR_TAB[[9, 32]] = True
+
+
+def _trimmed(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The spans without the spaces and tabs they start and end with."""
+    starts, ends = starts.copy(), ends.copy()
+    while True:
+        move = (starts < ends) & _SPACE_OR_TAB[_byte(data, starts, ends)]
+        if not move.any():
+            break
+        starts += move
+    while True:
+        move = (ends > starts) & _SPACE_OR_TAB[data[np.maximum(ends - 1, 0)]]
+        if not move.any():
+            return starts, ends
+        ends -= move
+
+
+def _parse_61(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Field 61 lines (each starts with ':61:', data[starts[i]:ends[i]]) read as _FIELD_61_RE2 reads
+    them, in the bytes: whether each matches, and the boundaries of its parts (one row per line:
+    start, after ':61:', then the end of each of _FIELD_61_PARTS; a line that does not match has
+    every part empty at its end). The regular expression's choices are all forced: the entry date
+    is there when four digits follow the value date (a mark cannot start with a digit), the funds
+    code when a capital follows the mark (the amount starts with a digit), the amount's digits
+    run to the first other byte, and the customer reference ends at the first '//' (a '/' before
+    another '/' ends it; '.' and [^/] take any other character, and UTF-8 bytes of characters
+    that are not ASCII are never '/')."""
+
+    def at(positions: np.ndarray) -> np.ndarray:
+        return _byte(data, positions, ends)
+
+    def digits_end(positions: np.ndarray) -> np.ndarray:
+        """Where the digits from each position end (the amount is a few digits: one step each)."""
+        positions = positions.copy()
+        going = np.ones(len(positions), dtype=bool)
+        while going.any():
+            going &= _DIGIT[at(positions)]
+            positions += going
+        return positions
+
+    ok = np.ones(len(starts), dtype=bool)
+    for step in range(4, 10):
+        ok &= _DIGIT[at(starts + step)]
+    value_end = starts + 10
+    entry = _DIGIT[at(value_end)] & _DIGIT[at(value_end + 1)] & _DIGIT[at(value_end + 2)] & _DIGIT[at(value_end + 3)]
+    entry_end = value_end + 4 * entry
+    first, second = at(entry_end), at(entry_end + 1)
+    reversal = (first == ord("R")) & ((second == ord("C")) | (second == ord("D")))
+    ok &= reversal | (first == ord("C")) | (first == ord("D"))
+    mark_end = entry_end + 1 + reversal
+    funds_end = mark_end + _UPPER[at(mark_end)]
+    whole_end = digits_end(funds_end)
+    ok &= whole_end > funds_end
+    comma = at(whole_end) == ord(",")
+    fraction_end = np.where(comma, digits_end(whole_end + 1), whole_end)
+    ok &= (_UPPER[at(fraction_end)] & _ALNUM[at(fraction_end + 1)] & _ALNUM[at(fraction_end + 2)]
+           & _ALNUM[at(fraction_end + 3)])
+    kind_end = fraction_end + 4
+    slash = np.flatnonzero(data == ord("/"))
+    pairs = slash[:-1][slash[1:] - slash[:-1] == 1]  # the first '/' of each '//'
+    pair = np.append(pairs, len(data))[np.searchsorted(pairs, np.minimum(kind_end, ends))]
+    slashes = pair + 1 < ends
+    customer_end = np.where(slashes, pair, ends)
+    slashes_end = np.where(slashes, pair + 2, ends)
+    bounds = np.stack([starts, starts + 4, value_end, entry_end, mark_end, funds_end, whole_end, fraction_end,
+                       kind_end, customer_end, slashes_end, ends], axis=1)
+    bounds[~ok, 1:] = ends[~ok, None]
+    return ok, bounds
+
+
 class _Columns:
     """The rows of a segment's fast statements in columns, before their line ids. Works on the
-    segment's lines as one array: each body line is a :61:, a :86: or a continuation line (else
-    the statement is the full reader's); a row is a :61: with the lines up to the next one."""
+    segment's bytes and its lines' (start, end): each body line is a :61:, a :86: or a
+    continuation line (else the statement is the full reader's); a row is a :61: with the lines up
+    to the next one."""
 
-    def __init__(self, statements: list[_FastStatement], lines: pa.Array):
+    def __init__(self, statements: list[_FastStatement], data: np.ndarray, line_starts: np.ndarray,
+                 line_ends: np.ndarray):
         sizes = [fast.body_lines for fast in statements]
         index = np.concatenate([np.arange(f.start_line + f.body_line, f.start_line + f.body_line + f.body_lines)
                                 for f in statements]).astype(np.int64)
         owner = np.repeat(np.arange(len(statements)), sizes)
-        body = lines.take(pa.array(index))
-        is61, is86 = _mask(pc.starts_with(body, ":61:")), _mask(pc.starts_with(body, ":86:"))
-        continuation = ~is61 & ~is86 & _mask(pc.match_substring_regex(body, _CONTINUATION_RE2))
+        starts, ends = line_starts[index], line_ends[index]
+        head = [_byte(data, starts + step, ends) for step in range(4)]
+        tag = (head[0] == ord(":")) & (head[3] == ord(":"))
+        is61 = tag & (head[1] == ord("6")) & (head[2] == ord("1"))
+        is86 = tag & (head[1] == ord("8")) & (head[2] == ord("6"))
+        other = ~is61 & ~is86 & (ends > starts)
+        continuation = other & _CONTINUES[head[0]]
+        unsure = np.flatnonzero(other & _UNSURE[head[0]])
+        if len(unsure):
+            continuation[unsure] = _mask(pc.match_substring_regex(
+                spans(data, starts[unsure], ends[unsure]), _CONTINUATION_RE2))
         self.ok = np.ones(len(statements), dtype=bool)
         self.ok[np.unique(owner[~(is61 | is86 | continuation)])] = False
         first = np.concatenate([[0], np.cumsum(sizes)])[:-1]
@@ -500,69 +653,84 @@ class _Columns:
             fast.rows = (int(bounds[number]), int(bounds[number + 1]))
         self.statement_of = row_owner
         self.line_in_segment = index[row_lines]
-        self._field_61(body.take(pa.array(row_lines)))
+        self._field_61(data, starts[row_lines], ends[row_lines])
         supplementary = np.flatnonzero(continuation & ~after86 & (item >= 0))
-        self.supplementary = _clean(null_if_empty(
-            _grouped(body.take(pa.array(supplementary)), item[supplementary], length, " ")))
+        self.supplementary = _clean(null_if_empty(_grouped(
+            spans(data, starts[supplementary], ends[supplementary]), item[supplementary], length, " ")))
+        # field 86 of each row: its lines (the first one after ':86:'), joined without separator
         information = np.flatnonzero((is86 | continuation) & after86 & (item >= 0))
-        info_lines = body.take(pa.array(information))
-        info_lines = pc.if_else(pa.array(is86[information]), pc.utf8_slice_codeunits(info_lines, 4), info_lines)
+        info_starts, info_ends = starts[information] + 4 * is86[information], ends[information]
+        info_row = item[information]
         has86 = np.zeros(length, dtype=bool)
         has86[item[is86 & (item >= 0)]] = True
-        texts86 = pc.binary_join_element_wise(_grouped(info_lines, item[information], length, "\n"), "\n", "")
-        self.ok[np.unique(self.statement_of[~self.row_ok])] = False
-        self.information = _information(pc.if_else(pa.array(has86), texts86, _NONE))
 
-    def _field_61(self, lines: pa.Array) -> None:
+        def lines_of(row: int) -> list[str]:
+            first, stop = np.searchsorted(info_row, [row, row + 1])
+            return [data[start:end].tobytes().decode("utf-8")
+                    for start, end in zip(info_starts[first:stop].tolist(), info_ends[first:stop].tolist())]
+
+        self.ok[np.unique(self.statement_of[~self.row_ok])] = False
+        joined = spans(data, info_starts, info_ends, groups=info_row, count=length, valid=has86)
+        self.information = _information(joined, lines_of)
+
+    def _field_61(self, data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
         length = self.length
-        parts = pc.extract_regex(lines, _FIELD_61_RE2)
-        self.row_ok = ~_mask(pc.is_null(parts)) & _mask(pc.string_is_ascii(lines))
-        field = {name: pc.fill_null(pc.struct_field(parts, name), "") for name in
-                 ("value_date", "entry_date", "mark", "funds", "whole", "fraction", "kind", "customer", "slashes", "bank")}
-        value_date, entry_date_raw, mark, funds = field["value_date"], field["entry_date"], field["mark"], field["funds"]
-        whole, fraction, kind = field["whole"], field["fraction"], field["kind"]
-        customer, slashes, bank = field["customer"], field["slashes"], field["bank"]
+        matched, bounds = _parse_61(data, starts, ends)
+        if length:
+            # every part of every line, in one column over the segment's bytes (between two lines,
+            # the bytes that separate them), then each part's column
+            offsets = pa.py_buffer(bounds.ravel().astype(np.int32))
+            parts = pa.StringArray.from_buffers(12 * length - 1, offsets, pa.py_buffer(data))
+            field = {name: parts.take(pa.array(np.arange(number, 12 * length, 12)))
+                     for number, name in enumerate(_FIELD_61_PARTS, start=1)}
+        else:
+            field = {name: pa.array([], pa.string()) for name in _FIELD_61_PARTS}
+        value_date, mark, whole, fraction, kind = (field[name] for name in ("value_date", "mark", "whole",
+                                                                            "fraction", "kind"))
         self.value_date_raw = value_date
-        self.entry_date_raw = pc.if_else(pc.equal(entry_date_raw, ""), _NONE, entry_date_raw)
+        self.entry_date_raw = pc.if_else(pa.array(bounds[:, 3] > bounds[:, 2]), field["entry_date"], _NONE)
         self.mark = mark
-        self.funds_code = pc.if_else(pc.equal(funds, ""), _NONE, funds)
+        self.funds_code = pc.if_else(pa.array(bounds[:, 5] > bounds[:, 4]), field["funds"], _NONE)
         self.transaction_type = kind
-        # references: str.partition("//"), each part strip()ped (Python's strip() for other text)
-        customer_ref = pc.utf8_trim_whitespace(customer)
-        bank_ref = pc.utf8_trim_whitespace(bank)
-        self.customer_ref = pc.if_else(pc.equal(customer_ref, ""), _NONE, customer_ref)
-        self.bank_ref = pc.if_else(pc.equal(bank_ref, ""), _NONE, bank_ref)
-        references = pc.binary_join_element_wise(customer, slashes, bank, "")
-        plain = _mask(pc.string_is_ascii(references))
+        # references: str.partition("//"), each part strip()ped: in the bytes when they are ASCII
+        # (whitespace there is spaces and tabs: the other kinds are gone with the control bytes),
+        # else Python's strip() and upper()
+        customer_start, customer_end = _trimmed(data, bounds[:, 8], bounds[:, 9])
+        bank_start, bank_end = _trimmed(data, bounds[:, 10], bounds[:, 11])
+        has_customer, has_bank = customer_end > customer_start, bank_end > bank_start
+        nonref = has_customer & (customer_end - customer_start == 6)
+        for step, letter in enumerate(b"nonref"):
+            nonref &= (_byte(data, customer_start + step, customer_end) | 0x20) == letter
+        self.customer_ref = spans(data, customer_start, customer_end, valid=has_customer)
+        self.bank_ref = spans(data, bank_start, bank_end, valid=has_bank)
+        # the bank's own reference: after //, else the customer reference unless NONREF
+        reference = spans(data, np.where(has_bank, bank_start, customer_start), np.where(has_bank, bank_end, customer_end),
+                          valid=has_bank | (has_customer & ~nonref))
+        wide = np.flatnonzero(data >= 0x80)
+        plain = np.searchsorted(wide, bounds[:, 8]) == np.searchsorted(wide, bounds[:, 11])
         if not plain.all():
             rows = np.flatnonzero(~plain)
-            customers, banks = [], []
-            for reference in references.take(pa.array(rows)).to_pylist():
-                c, _, b = reference.strip().partition("//")
-                customers.append(c.strip() or None)
-                banks.append(b.strip() or None)
+            customers, banks, references = [], [], []
+            for row in rows.tolist():
+                text = data[bounds[row, 8]: bounds[row, 11]].tobytes().decode("utf-8")
+                c, _, b = text.strip().partition("//")
+                customer, bank = c.strip() or None, b.strip() or None
+                customers.append(customer)
+                banks.append(bank)
+                references.append(bank or (None if customer is None or customer.upper() == "NONREF" else customer))
             other = pa.array(~plain)
             self.customer_ref = pc.if_else(other, _scatter(pa.array(customers, pa.string()), rows, length), self.customer_ref)
             self.bank_ref = pc.if_else(other, _scatter(pa.array(banks, pa.string()), rows, length), self.bank_ref)
-        # the bank's own reference: after //, else the customer reference unless NONREF
-        not_nonref = pc.fill_null(pc.not_equal(pc.utf8_upper(self.customer_ref), "NONREF"), False)
-        reference = pc.coalesce(self.bank_ref, pc.if_else(not_nonref, self.customer_ref, _NONE))
-        plain_customer = _mask(pc.fill_null(pc.string_is_ascii(self.customer_ref), True))
-        if not plain_customer.all():
-            rows = np.flatnonzero(~plain_customer)
-            values = [None if v.upper() == "NONREF" else v for v in self.customer_ref.take(pa.array(rows)).to_pylist()]
-            fixed = pc.coalesce(self.bank_ref, _scatter(pa.array(values, pa.string()), rows, length))
-            reference = pc.if_else(pa.array(~plain_customer), fixed, reference)
+            reference = pc.if_else(other, _scatter(pa.array(references, pa.string()), rows, length), reference)
         self.reference = reference
         # dates and amounts; a line that would warn makes its statement the full reader's
         self.value_date = _map(value_date, swift_date)
-        pairs = pc.binary_join_element_wise(value_date, entry_date_raw, "/")
-        self.booking_date = _map(pairs, lambda pair: entry_date(*pair.split("/")) if pair[7:] else swift_date(pair[:6]))
+        dates = spans(data, bounds[:, 1], bounds[:, 3])  # the value date and the entry date
+        self.booking_date = _map(dates, lambda pair: entry_date(pair[:6], pair[6:]) if pair[6:] else swift_date(pair))
         negative = pc.invert(pc.is_in(mark, value_set=pa.array(["C", "RD"])))
         self.amount = _amounts(whole, fraction, negative)
-        self.amount_raw = pc.binary_join_element_wise(whole, fraction, "")
-        self.row_ok = ~(_mask(pc.is_null(self.value_date)) | _mask(pc.is_null(self.booking_date))
-                        | _mask(pc.is_null(self.amount)))
+        self.row_ok = matched & ~(_mask(pc.is_null(self.value_date)) | _mask(pc.is_null(self.booking_date))
+                                  | _mask(pc.is_null(self.amount)))
 
 
 def _map(values: pa.Array, function) -> pa.Array:
@@ -665,21 +833,23 @@ class Mt940Stream:
             at = find("\n:20:", at + 4)
         pieces: list[str | _FastStatement] = [segment[: starts[0]] if starts else segment]
         fast: list[_FastStatement] = []
-        line, counted = 0, 0
+        line = segment.count("\n", 0, starts[0]) if starts else 0
         for start, end in zip(starts, starts[1:] + [len(segment)]):
-            statement = _FastStatement.read(segment[start:end])
+            text = segment[start:end]
+            statement = _FastStatement.read(text)
             if statement is None:
-                pieces.append(segment[start:end])
+                pieces.append(text)
+                line += text.count("\n")
             else:
-                line += segment.count("\n", counted, start)
-                counted = start
                 statement.start_line = line
+                line += statement.line_count
                 pieces.append(statement)
                 fast.append(statement)
         columns = None
         if fast:
-            lines = pc.split_pattern(pa.array([segment], pa.string()), "\n").values
-            columns = _Columns(fast, lines)
+            data = np.frombuffer(segment.encode("utf-8"), dtype=np.uint8)
+            newlines = np.flatnonzero(data == ord("\n"))
+            columns = _Columns(fast, data, np.concatenate([[0], newlines + 1]), np.append(newlines, len(data)))
         run: list[_FastStatement] = []
         for piece in pieces:
             if isinstance(piece, _FastStatement) and columns.ok[piece.number]:
@@ -738,14 +908,19 @@ class Mt940Stream:
         bank_ref, value_date_raw, entry_date_raw = part(columns.bank_ref), part(columns.value_date_raw), part(
             columns.entry_date_raw)
         amount, mark, customer_ref = part(columns.amount), part(columns.mark), part(columns.customer_ref)
+        # line ids: as the full reader makes them, each line first as the first of its kind ("\x1f1")
         identities = pc.binary_join_element_wise(
             pa.scalar(reader.name), *[pc.fill_null(values, "") for values in (
-                account, bank_ref, value_date_raw, entry_date_raw, amount, mark, customer_ref)], "\x1f").to_pylist()
-        sha256 = hashlib.sha256
-        line_ids = [sha256(f"{identity}\x1f1".encode()).hexdigest()[:32] for identity in identities]
-        occurrences = reader.seen.add_many(hex_digests(line_ids))
-        for row in np.flatnonzero(occurrences > 1).tolist():
-            line_ids[row] = sha256(f"{identities[row]}\x1f{occurrences[row]}".encode()).hexdigest()[:32]
+                account, bank_ref, value_date_raw, entry_date_raw, amount, mark, customer_ref)], "1", "\x1f")
+        digests = sha256_prefixes(identities)
+        occurrences = reader.seen.add_many(digests)
+        repeated = np.flatnonzero(occurrences > 1)
+        if len(repeated):
+            renumbered = bytearray(digests)
+            texts = identities.take(pa.array(repeated)).to_pylist()
+            for row, text, count in zip(repeated.tolist(), texts, occurrences[repeated].tolist()):
+                renumbered[16 * row: 16 * row + 16] = hashlib.sha256(f"{text[:-1]}{count}".encode()).digest()[:16]
+            digests = bytes(renumbered)
         information = columns.information
         structure = part(information.structure)
         extra = {
@@ -775,7 +950,7 @@ class Mt940Stream:
             "remittance": fields["remittance"],
             "end_to_end_id": fields["end_to_end_id"],
             "bank_ref": part(columns.reference),
-            "line_id": pa.array(line_ids, pa.string()),
+            "line_id": hex_ids(digests),
             "extra": json_objects(extra, length),
             "statement": pa.array(summary_index[statement_of], pa.int64()),
         })

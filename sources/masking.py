@@ -31,6 +31,13 @@ _RUN = re.compile(r"(?<!\w)[0-9]++(?:[ -][0-9]++)*+(?!\w)")
 #: Cheap filter for the vectorised path: 13 digits with at most single separators between them.
 CANDIDATE_RE2 = r"[0-9](?:[ -]?[0-9]){12}"
 _CANDIDATE = re.compile(CANDIDATE_RE2)
+#: The vectorised path's filter (RE2): such 13 digits where a run may start, i.e. not glued to an
+#: ASCII letter, digit or underscore before them (_RUN's (?<!\w)); a value it passes over cannot
+#: hold a card number _RUN would find ("PSP0000000000000", a reference, is passed over). Any other
+#: character before them (a non-ASCII letter too) keeps the value for the exact Python check.
+STANDALONE_RE2 = r"(?:^|[^0-9A-Za-z_])" + CANDIDATE_RE2
+#: The same over JSON text, where the character before may be written as an escape (\n, \u0009).
+JSON_STANDALONE_RE2 = r"(?:^|[^0-9A-Za-z_]|\\[bfnrt]|\\u[0-9A-Fa-f]{4})" + CANDIDATE_RE2
 
 #: Columns of a normalized record that hold free text, and the identifier columns.
 FREE_TEXT_COLUMNS = ("counterparty_name", "counterparty_account", "remittance")
@@ -146,17 +153,17 @@ def mask_frame(frame, extra_column: str | None = "extra"):
     import pyarrow.compute as pc
 
     frame = frame.copy()
-    plan = [(name, lambda v: mask_text(v)) for name in FREE_TEXT_COLUMNS]
-    plan += [(name, lambda v: mask_text(v, strict=True)) for name in IDENTIFIER_COLUMNS]
+    plan = [(name, lambda v: mask_text(v), STANDALONE_RE2) for name in FREE_TEXT_COLUMNS]
+    plan += [(name, lambda v: mask_text(v, strict=True), STANDALONE_RE2) for name in IDENTIFIER_COLUMNS]
     if extra_column:
-        plan.append((extra_column, mask_json_text))
-    for name, function in plan:
+        plan.append((extra_column, mask_json_text, JSON_STANDALONE_RE2))
+    for name, function, candidate in plan:
         if name not in frame.columns:
             continue
         column = frame[name]
         values = pa.array(column.astype(object).where(column.notna(), None).tolist(), pa.string()) \
             if column.dtype == object else pa.Array.from_pandas(column)
-        suspect = pc.fill_null(pc.match_substring_regex(values, CANDIDATE_RE2), False).to_numpy(zero_copy_only=False)
+        suspect = pc.fill_null(pc.match_substring_regex(values, candidate), False).to_numpy(zero_copy_only=False)
         if not suspect.any():
             continue
         rows = frame.index[suspect]

@@ -209,6 +209,20 @@ def _normalized(text: str) -> str:
     return text
 
 
+def _normalized_utf8(block: bytes) -> bytes:
+    """_normalized on UTF-8 bytes (CR and LF are never part of another character): when every CR
+    starts a CRLF (the usual case), the CRs deleted."""
+    if b"\r" not in block:
+        return block
+    import numpy as np
+
+    data = np.frombuffer(block, dtype=np.uint8)
+    after = np.flatnonzero(data == 13) + 1
+    if after[-1] < len(data) and (data[after] == 10).all():
+        return block.translate(None, b"\r")
+    return block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
 # --------------------------------------------------------------------------------------------------
 # Values: amounts, dates, balances (SWIFT field formats)
 # --------------------------------------------------------------------------------------------------
@@ -901,9 +915,9 @@ class _Reader:
         for block in _blocks(self.path, block_bytes):
             if controls:
                 block = block.translate(None, _CONTROL_DELETE)
-            text = block.decode("utf-8-sig" if first else "utf-8")
+            text = _normalized_utf8(block).decode("utf-8-sig" if first else "utf-8")
             first = False
-            yield _normalized(text)
+            yield text
 
     # -- the streaming loop -----------------------------------------------------------------------
 

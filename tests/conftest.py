@@ -94,6 +94,20 @@ def pytest_sessionfinish(session, exitstatus):
     admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _close_pooled_connections():
+    """Every test's ledger engines give their pooled connections back after it: each test has
+    its own PostgreSQL database, a nightly holds up to three connections (reconcile's side
+    connection, the reports' parallel read), and a server allows 100 clients."""
+    yield
+    import sys
+
+    db = sys.modules.get("ledger.db")
+    if db is not None:
+        for engine in list(db._engines.values()):
+            engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from data_contracts.contract import check_table
+from data_contracts.contract import TableCheck, columns_checked, table_check
 from payrecon.reports.datasets import DATASETS
 from payrecon.reports.privacy import MASK_ALL, PayerIbanPolicy
 from payrecon.storage import BlobStore
@@ -60,22 +60,38 @@ def to_table(dataset: str, data: pd.DataFrame | pa.Table, extra: Iterable[str] =
     return table.cast(pa.schema(list(spec.schema) + [table.schema.field(n) for n in extra], metadata=spec.schema.metadata))
 
 
-def contract_view(table: pa.Table) -> pd.DataFrame:
-    """What the contract checks: decimals as exact integers of their smallest unit (no floats)."""
-    columns = {}
-    for field_ in table.schema:
-        column = table.column(field_.name)
+def contract_view(table: pa.Table, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """What the contract checks (`columns`, default all): decimals as exact integers of their
+    smallest unit (no floats)."""
+    columns = {}.fromkeys(table.schema.names if columns is None else columns)
+    converted = {}
+    for name in columns:
+        field_ = table.schema.field(name)
+        column = table.column(name)
         if pa.types.is_decimal(field_.type):
             factor = pa.scalar(Decimal(10**field_.type.scale), pa.decimal128(field_.type.scale + 1, 0))
             column = pc.cast(pc.multiply(column, factor), pa.int64())
-        columns[field_.name] = column
-    return pa.table(columns).to_pandas()
+        converted[name] = column
+    return pa.table(converted).to_pandas() if converted else pd.DataFrame(index=range(table.num_rows))
 
 
-def check(dataset: str, table: pa.Table, docs_dir: str | None) -> None:
-    failures = check_table(contract_view(table), f"report_{dataset}", docs_dir)
-    if failures:
-        raise ReportContractError(f"{dataset} not published: {'; '.join(failures)}")
+def check(dataset: str, table: pa.Table, docs_dir: str | None = None, checks: list[TableCheck] | None = None) -> TableCheck:
+    """Check the dataset's contract on the columns its rules read. The outcome joins `checks` (whose
+    Data Docs the caller renders once for the run, `data_contracts.data_docs.render`), or, without
+    that list, its Data Docs are rendered into `docs_dir` at once. Raises ReportContractError when
+    the dataset breaks its contract."""
+    contract = f"report_{dataset}"
+    read = [c for c in columns_checked(contract) if c in table.schema.names]
+    checked = table_check(contract_view(table, read), contract, present=table.schema.names)
+    if checks is not None:
+        checks.append(checked)
+    elif docs_dir:
+        from data_contracts.data_docs import render
+
+        render([checked], docs_dir)
+    if checked.failures:
+        raise ReportContractError(f"{dataset} not published: {'; '.join(checked.failures)}")
+    return checked
 
 
 def write_partition(store: BlobStore, dataset: str, day: date, table: pa.Table) -> str:
@@ -100,15 +116,15 @@ def redact_payers(dataset: str, table: pa.Table, ibans: PayerIbanPolicy | None) 
 
 
 def publish_snapshot(store: BlobStore, dataset: str, day: date, data, docs_dir: str | None = None,
-                     ibans: PayerIbanPolicy | None = None) -> int:
+                     ibans: PayerIbanPolicy | None = None, checks: list[TableCheck] | None = None) -> int:
     table = redact_payers(dataset, to_table(dataset, data), ibans)
-    check(dataset, table, docs_dir)
+    check(dataset, table, docs_dir, checks)
     write_partition(store, dataset, day, table)
     return 1
 
 
 def publish_events(store: BlobStore, dataset: str, data, window: tuple[date, date], docs_dir: str | None = None,
-                   ibans: PayerIbanPolicy | None = None) -> int:
+                   ibans: PayerIbanPolicy | None = None, checks: list[TableCheck] | None = None) -> int:
     """Rewrite every partition of the window that has rows, or had a partition before (so a day
     whose rows went away is emptied rather than left stale). `data` carries a `date` column."""
     start, end = window
@@ -117,7 +133,7 @@ def publish_events(store: BlobStore, dataset: str, data, window: tuple[date, dat
     inside = (days >= (start - _EPOCH).days) & (days <= (end - _EPOCH).days)
     if not inside.all():
         table, days = table.filter(pa.array(inside)), days[inside]
-    check(dataset, table, docs_dir)
+    check(dataset, table, docs_dir, checks)
     order = np.argsort(days, kind="stable")
     table, days = table.take(pa.array(order)), days[order]
     present, first = np.unique(days, return_index=True)

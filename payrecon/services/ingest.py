@@ -3,12 +3,15 @@
 A file that cannot be parsed is kept and marked quarantined with its reason; a row that breaks the
 contract is kept in quarantined_rows with its reasons; the other files and rows go on.
 
-A file is read as a stream of record batches (sources.fast_common.open_stream: the camt and MT940
-fast readers, else the source's parse() cut into batches) and loaded batch by batch in one
+A file is read as a stream of record batches (sources.fast_common.open_stream: the camt, MT940 and
+Adyen fast readers, else the source's parse() cut into batches) and loaded batch by batch in one
 transaction, so a 1 GB statement needs about one batch in memory: each batch has its card numbers
 masked (sources/masking.py), is validated, and its valid rows are inserted, its bad ones
-quarantined. The statement balance checks add up each statement's lines as the batches go by. A
-file whose reading fails half-way (a damaged XML, say) is rolled back whole and quarantined.
+quarantined. On PostgreSQL a large batch's valid rows are written as CSV by pyarrow and COPYed
+into normalized_lines by a second thread while this one reads the next batch (a batch with a line
+already stored goes the ON CONFLICT DO NOTHING way instead: _send_lines). The statement balance
+checks add up each statement's lines as the batches go by. A file whose reading fails half-way (a
+damaged XML, say) is rolled back whole and quarantined.
 """
 
 from __future__ import annotations
@@ -23,15 +26,21 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import io
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 from sqlalchemy import Connection, Engine, update
 
 from data_contracts import validate
 from data_contracts.statement_integrity import StatementCheck, check_statements, statement_check, statement_key
 from ledger import schema
 from ledger.repository import insert_ignore, now
+from ledger.types import SCALE
 from payrecon.services.raw_files import mark_quarantined, store_raw_path
 from payrecon.storage import BlobStore
 from sources.base import Source
@@ -104,12 +113,15 @@ def ingest_file(
             # The fast readers number repeated lines, so their ids are unique by construction; for
             # the other sources a line id repeated across batches is caught here.
             loader = _FileLoader(conn, source.name, stored.sha256, check_repeats=not getattr(stream, "unique_line_ids", False))
-            for batch in stream.batches():
-                loader.load(batch)
-            parsed = getattr(stream, "parsed", None)
-            if parsed is not None:
-                loader.add_checks(check_statements(source.name, parsed.statements, parsed.records))
-            return loader.finish(path.name, stream)
+            try:
+                for batch in stream.batches():
+                    loader.load(batch)
+                parsed = getattr(stream, "parsed", None)
+                if parsed is not None:
+                    loader.add_checks(check_statements(source.name, parsed.statements, parsed.records))
+                return loader.finish(path.name, stream)
+            finally:
+                loader.close()  # a COPY still running ends before the transaction does
     except SourceError as exc:
         reason = str(exc)
         with engine.begin() as conn:
@@ -177,6 +189,8 @@ class _FileLoader:
         self.statements = 0
         self.failed: list[tuple[int, StatementCheck]] = []  # the unbalanced ones, for the flags
         self.lines: dict[int, _StatementLines] = {}
+        self._copier: ThreadPoolExecutor | None = None
+        self._copying: tuple[Future, pd.DataFrame] | None = None  # the COPY under way and its rows
 
     def load(self, batch: RecordBatch) -> None:
         frame = mask_frame(batch.frame.reset_index(drop=True))
@@ -200,13 +214,8 @@ class _FileLoader:
         if repeated.any():
             again = valid[repeated].assign(reason=DUPLICATE_REASON)
             valid, quarantined = valid[~repeated], pd.concat([quarantined, again])
-        for start in range(0, len(valid), INSERT_ROWS):
-            rows = _line_rows(valid.iloc[start: start + INSERT_ROWS], self.sha256, self.loaded_at)
-            insert_ignore(self.conn, schema.normalized_lines, rows)
-        insert_ignore(
-            self.conn,
-            schema.quarantined_rows,
-            [
+        self._write_lines(valid)
+        bad = [
                 {
                     "raw_file_sha256": self.sha256,
                     "row_key": str(row.get("line_id") or f"row-{offset + index}"),
@@ -215,12 +224,54 @@ class _FileLoader:
                     "quarantined_at": self.loaded_at,
                 }
                 for index, row in quarantined.astype(object).where(quarantined.notna(), None).to_dict("index").items()
-            ],
-        )
+        ]
+        if bad:
+            self._wait()
+            insert_ignore(self.conn, schema.quarantined_rows, bad)
         self.records_loaded += len(valid)
         self.rows_quarantined += len(quarantined)
         del frame, checked, valid, quarantined
         pa.default_memory_pool().release_unused()  # what the batch took goes back before the next one
+
+    def _write_lines(self, valid: pd.DataFrame) -> None:
+        """Insert the valid rows. On PostgreSQL a large batch is COPYed (_lines_csv, _send_lines)
+        in a second thread while this one reads, masks and validates the next batch: the
+        connection is used by one thread at a time (_wait before any other statement)."""
+        data = _lines_csv(self.conn, valid, self.sha256, self.loaded_at)
+        self._wait()
+        if data is None:
+            self._insert_lines(valid)
+            return
+        if self._copier is None:
+            self._copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy-lines")
+        self._copying = (self._copier.submit(_send_lines, self.conn, data), valid)
+
+    def _insert_lines(self, valid: pd.DataFrame) -> None:
+        for start in range(0, len(valid), INSERT_ROWS):
+            rows = _line_rows(valid.iloc[start: start + INSERT_ROWS], self.sha256, self.loaded_at)
+            insert_ignore(self.conn, schema.normalized_lines, rows)
+
+    def _wait(self) -> None:
+        """The COPY under way, finished; a batch whose line ids were partly stored already is
+        inserted the idempotent way instead."""
+        if self._copying is None:
+            return
+        future, valid = self._copying
+        self._copying = None
+        if not future.result():
+            self._insert_lines(valid)
+
+    def close(self) -> None:
+        """Ends the copying thread (after its COPY, whose error the caller has seen or sees now)."""
+        if self._copier is None:
+            return
+        try:
+            if self._copying is not None:
+                self._copying[0].exception()  # waits; a failure is the caller's (its transaction rolls back)
+                self._copying = None
+        finally:
+            self._copier.shutdown(wait=True)
+            self._copier = None
 
     def _repeated(self, valid: pd.DataFrame) -> np.ndarray:
         """Rows whose line_id an earlier batch of the file had (within a batch the contract says so)."""
@@ -237,7 +288,9 @@ class _FileLoader:
 
     def add_checks(self, checks: list[StatementCheck], indexes: list[int] | None = None) -> None:
         """Store statement checks (in the statements table) and keep the failed ones for the flags."""
-        insert_ignore(self.conn, schema.statements, [{**vars(c), "raw_file_sha256": self.sha256} for c in checks])
+        if checks:
+            self._wait()
+            insert_ignore(self.conn, schema.statements, [{**vars(c), "raw_file_sha256": self.sha256} for c in checks])
         for index, check in zip(indexes or range(self.statements, self.statements + len(checks)), checks):
             if check.balance_check == "failed":
                 self.failed.append((index, check))
@@ -248,6 +301,7 @@ class _FileLoader:
             f"statement {c.statement_id or c.statement_key[:8]} of {c.account}: {c.balance_problem}"
             for _, c in sorted(self.failed, key=lambda pair: pair[0])
         ] + [f"{c.name} ({c.scope}): file says {c.expected}, lines give {c.actual}" for c in stream.checks if not c.passed]
+        self._wait()
         conn = self.conn
         insert_ignore(
             conn,
@@ -314,6 +368,62 @@ def _line_rows(valid: pd.DataFrame, sha256: str, loaded_at) -> list[dict]:
         {**dict(zip(names, values)), "raw_file_sha256": sha256, "loaded_at": loaded_at}
         for values in zip(*columns.values())
     ]
+
+
+#: From this many valid rows on, a batch goes to PostgreSQL by COPY (_lines_csv, _send_lines).
+COPY_LINES_MIN = 1000
+_LINE_COLUMNS = (*RECORD_FIELDS, "extra")
+#: What the Money column takes without rounding (the data contract's amount pattern is narrower).
+_AMOUNT_TEXT = rf"^-?[0-9]{{1,15}}(?:\.[0-9]{{1,{SCALE}}})?$"
+
+
+def _lines_csv(conn: Connection, valid: pd.DataFrame, sha256: str, loaded_at) -> bytes | None:
+    """PostgreSQL: the valid rows as CSV for COPY into normalized_lines, in line_id order, written
+    by pyarrow (no Python object per row). None when the batch is not for this path (SQLite, a
+    small batch, values that are not plain strings, an amount Money would round): insert_ignore
+    then writes it as before."""
+    if conn.dialect.name != "postgresql" or len(valid) < COPY_LINES_MIN:
+        return None
+    try:
+        table = pa.Table.from_pandas(valid[list(_LINE_COLUMNS)], preserve_index=False,
+                                     schema=pa.schema([(name, pa.string()) for name in _LINE_COLUMNS]))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    amounts = table.column("amount")
+    if amounts.null_count or not pc.all(pc.match_substring_regex(amounts, _AMOUNT_TEXT)).as_py():
+        return None
+    table = table.sort_by("line_id")
+    table = table.append_column("raw_file_sha256", pa.array([sha256] * len(table), pa.string()))
+    table = table.append_column("loaded_at", pa.array([loaded_at.isoformat()] * len(table), pa.string()))
+    sink = io.BytesIO()
+    pcsv.write_csv(table, sink, pcsv.WriteOptions(include_header=False, batch_size=4096))
+    return sink.getvalue()
+
+
+def _send_lines(conn: Connection, data: bytes) -> bool:
+    """COPY the rows of _lines_csv into normalized_lines; False (nothing written) when a line_id
+    is stored already.
+
+    A line_id that exists (an overlapping statement, a concurrent run of the same file) makes COPY
+    fail: the savepoint undoes the batch, and the caller inserts it with ON CONFLICT DO NOTHING,
+    so nothing is counted twice. Rows go in key order, as insert_ignore writes them, so two runs
+    writing the same keys wait for one another instead of deadlocking.
+    """
+    import psycopg
+
+    columns = ", ".join(f'"{name}"' for name in (*_LINE_COLUMNS, "raw_file_sha256", "loaded_at"))
+    try:
+        with conn.begin_nested():
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                with cursor.copy(f"COPY normalized_lines ({columns}) FROM STDIN (FORMAT csv)") as copy:
+                    for start in range(0, len(data), 1 << 20):
+                        copy.write(data[start: start + (1 << 20)])
+            finally:
+                cursor.close()
+    except psycopg.errors.UniqueViolation:
+        return False
+    return True
 
 
 def ingest_paths(engine: Engine, store: BlobStore, sources: Sequence[Source], paths: Iterable[Path], source_name: str | None = None) -> list[FileOutcome]:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from email.message import EmailMessage
+from typing import Iterator
 
-from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy import Engine, and_, exists, func, select, tuple_, update
 
 from ledger import schema
 from ledger.domain import customer_account
@@ -120,44 +121,75 @@ def _money(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):,}".replace(",", " ")
 
 
-def topup_messages(engine: Engine) -> list[tuple[str, EmailMessage]]:
-    """Billing notifications not yet sent: one per credit to an organization with addresses."""
-    j, p, o = schema.journal_entries, schema.postings, schema.organizations
+#: credits read (and messages built) at a time: memory stays bounded however many are waiting
+TOPUP_CHUNK = 2000
+
+
+def _topup_credits():
+    """The credits that earn a billing notification (one row per posting to the customer's account),
+    without those already notified (claimed, sent or failed: a failed one is released before)."""
+    j, p, o, n = schema.journal_entries, schema.postings, schema.organizations, schema.notifications
+    return (
+        select(j.c.entry_id, j.c.org_id, j.c.effective_date, p.c.currency, p.c.amount, o.c.name, o.c.notify_emails)
+        .join(p, and_(p.c.entry_id == j.c.entry_id, p.c.account == "customer:" + j.c.org_id))
+        .join(o, o.c.org_id == j.c.org_id)
+        # a receipt's provisional credit tops the balance up too (its confirmation does not, again)
+        .where(j.c.kind.in_(["credit", "card", "receipt"]), j.c.status != "reversed", o.c.notify_emails.is_not(None))
+        .where(~exists().where(n.c.notification_key == "topup:" + j.c.entry_id))
+    )
+
+
+def pending_topups(engine: Engine) -> int:
+    """How many billing notifications wait to be sent (counted by the database, nothing built)."""
     with engine.connect() as conn:
-        credits = conn.execute(
-            select(j.c.entry_id, j.c.org_id, j.c.effective_date, p.c.currency, p.c.amount, o.c.name, o.c.notify_emails)
-            .join(p, and_(p.c.entry_id == j.c.entry_id, p.c.account == "customer:" + j.c.org_id))
-            .join(o, o.c.org_id == j.c.org_id)
-            # a receipt's provisional credit tops the balance up too (its confirmation does not, again)
-            .where(j.c.kind.in_(["credit", "card", "receipt"]), j.c.status != "reversed", o.c.notify_emails.is_not(None))
-            .order_by(j.c.effective_date, j.c.entry_id)
-        ).all()
-        done = existing_keys(conn, schema.notifications.c.notification_key, (f"topup:{c.entry_id}" for c in credits))
-        todo = [c for c in credits if f"topup:{c.entry_id}" not in done]
-        balances = {
-            (org, cur): -total
-            for org, cur, total in conn.execute(
-                select(j.c.org_id, p.c.currency, func.sum(p.c.amount))
-                .join(j, j.c.entry_id == p.c.entry_id)
-                .where(p.c.account == "customer:" + j.c.org_id, j.c.org_id.in_({c.org_id for c in todo}))
-                .group_by(j.c.org_id, p.c.currency)
-            ).all()
-        } if todo else {}
-    messages = []
-    for c in todo:
-        amount, balance = -c.amount, balances.get((c.org_id, c.currency), Decimal(0))
-        message = EmailMessage()
-        message["To"] = ", ".join(c.notify_emails.split(";"))
-        message["Subject"] = f"Баланс поповнено на {_money(amount)} {c.currency} / Balance topped up"
-        message.set_content(
-            f"Шановний клієнте {c.name},\n\n"
-            f"ваш баланс поповнено на {_money(amount)} {c.currency} ({c.effective_date:%d.%m.%Y}).\n"
-            f"Поточний баланс: {_money(balance)} {c.currency}.\n\n"
-            f"Your balance was topped up with {_money(amount)} {c.currency} on {c.effective_date.isoformat()}.\n"
-            f"Current balance: {_money(balance)} {c.currency}.\n"
-        )
-        messages.append((f"topup:{c.entry_id}", message))
-    return messages
+        return int(conn.execute(select(func.count()).select_from(_topup_credits().subquery())).scalar_one())
+
+
+def topup_messages(engine: Engine, chunk: int = TOPUP_CHUNK) -> Iterator[tuple[str, EmailMessage]]:
+    """Billing notifications not yet sent: one per credit to an organization with addresses, in
+    booking order. A generator: `chunk` credits are read at a time (by key, so messages claimed
+    meanwhile change nothing), each message is built only when it is taken, and the new balance is
+    the organization's balance when its chunk is read."""
+    j, p = schema.journal_entries, schema.postings
+    after: tuple | None = None
+    while True:
+        with engine.connect() as conn:
+            query = _topup_credits().order_by(j.c.effective_date, j.c.entry_id).limit(chunk)
+            if after is not None:
+                query = query.where(tuple_(j.c.effective_date, j.c.entry_id) > tuple_(*after))
+            credits = conn.execute(query).all()
+            if not credits:
+                return
+            orgs = sorted({c.org_id for c in credits})
+            balances = {
+                (org, cur): -total
+                for org, cur, total in conn.execute(
+                    select(j.c.org_id, p.c.currency, func.sum(p.c.amount))
+                    .join(j, j.c.entry_id == p.c.entry_id)
+                    .where(p.c.account.in_([customer_account(org) for org in orgs]), p.c.account == "customer:" + j.c.org_id)
+                    .group_by(j.c.org_id, p.c.currency)
+                ).all()
+            }
+        for c in credits:
+            yield f"topup:{c.entry_id}", topup_message(c, balances.get((c.org_id, c.currency), Decimal(0)))
+        after = (credits[-1].effective_date, credits[-1].entry_id)
+        if len(credits) < chunk:
+            return
+
+
+def topup_message(credit, balance: Decimal) -> EmailMessage:
+    c, amount = credit, -credit.amount
+    message = EmailMessage()
+    message["To"] = ", ".join(c.notify_emails.split(";"))
+    message["Subject"] = f"Баланс поповнено на {_money(amount)} {c.currency} / Balance topped up"
+    message.set_content(
+        f"Шановний клієнте {c.name},\n\n"
+        f"ваш баланс поповнено на {_money(amount)} {c.currency} ({c.effective_date:%d.%m.%Y}).\n"
+        f"Поточний баланс: {_money(balance)} {c.currency}.\n\n"
+        f"Your balance was topped up with {_money(amount)} {c.currency} on {c.effective_date.isoformat()}.\n"
+        f"Current balance: {_money(balance)} {c.currency}.\n"
+    )
+    return message
 
 
 def alert_message(flags: list[Flag], finance: tuple[str, ...], escalated: list[Flag] = ()) -> EmailMessage:
@@ -213,12 +245,11 @@ def send_notifications(engine: Engine, mailer: Mailer | None, finance: tuple[str
                              [f.key for f in flags] + [f"escalation:{f.key}" for f in escalated])
     summary.new_flags = [f for f in flags if f.key not in done]
     summary.escalated = [f for f in escalated if f"escalation:{f.key}" not in done]
-    topups = topup_messages(engine)
     alerting = bool((summary.new_flags or summary.escalated) and finance)
     if mailer is None:
-        summary.pending_without_smtp = len(topups) + (1 if alerting else 0)
+        summary.pending_without_smtp = pending_topups(engine) + (1 if alerting else 0)
         return summary
-    for key, message in topups:
+    for key, message in topup_messages(engine):
         if not _claim(engine, [key], "topup", message):
             continue
         summary.topups_sent += _deliver(engine, mailer, [key], message, summary)

@@ -1,12 +1,21 @@
 """Match new incoming bank lines, credit organizations exactly once, post usage and card top-ups.
 
 Decisions come from `reconcilers` (pure DataFrame functions); this module only reads their inputs
-from the ledger and writes their outcome, all in one transaction.
+from the ledger and writes their outcome, in one transaction holding the crediting lock. On
+PostgreSQL what no decision reads or changes (settlement links, provider fees, chargebacks, card
+top-ups) is written meanwhile by a second connection in a second transaction, committed just before
+the first: every write is idempotent by its key, so a crash between the two commits leaves only
+rows the next run skips.
+
+Only what is still open is read (anti-joins in SQL), only the columns needed, as columns rather
+than a Row object per row; the entries posted by the million go through `domain.Transfers` and
+`repository.post_transfers` (the same rows as JournalEntry objects and `post_entries` would write).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -15,9 +24,11 @@ import pandas as pd
 from sqlalchemy import Engine, String, cast, func, literal, select, text, update
 
 from ledger import billing, domain, schema
-from ledger.repository import existing_keys, insert_ignore, now, post_entries
+from ledger.repository import fetch_columns, insert_columns, insert_ignore, now, post_entries, post_transfers, stream_columns
 from payrecon.services.receipts import confirm_with_bank_lines
-from payrecon.services.settlements import SettlementSummary, reconcile_settlements
+from payrecon.services.settlements import (
+    SettlementSummary, post_settlement_entries, receive_payouts, settle_payments,
+)
 from reconcilers.engine import MatchResult, match
 from reconcilers.plan import MatchPlan
 
@@ -45,8 +56,8 @@ class ReconcileSummary:
 
 
 def _frame(conn, query) -> pd.DataFrame:
-    result = conn.execute(query)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    names, columns = fetch_columns(conn, query)
+    return pd.DataFrame(dict(zip(names, columns)), columns=names)
 
 
 def reconcile(engine: Engine, plan: MatchPlan, as_of: date | None = None,
@@ -56,23 +67,51 @@ def reconcile(engine: Engine, plan: MatchPlan, as_of: date | None = None,
     summary = ReconcileSummary()
     with engine.begin() as conn:
         one_run_at_a_time(conn)
-        # Provider payouts first: their bank lines are not customers' payments.
-        summary.settlements = reconcile_settlements(conn)
-        lines = _undecided_lines(conn)
-        if not lines.empty:
-            result = match(
-                lines,
-                _frame(conn, select(schema.organizations)),
-                _frame(conn, select(schema.organization_ibans)),
-                open_invoices(conn),
-                plan,
-                organization_names=_frame(conn, select(schema.organization_names.c.org_id, schema.organization_names.c.name)),
-            )
-            _store(conn, lines, result, summary, receipt_tolerance)
+        if conn.dialect.name != "postgresql":  # SQLite: one writer, one connection, in order
+            receive_payouts(conn, summary.settlements)
+            _match_and_credit(conn, plan, summary, receipt_tolerance)
+            _post_independent(conn, summary)
+        else:
+            # Provider payouts first: their bank lines are not customers' payments.
+            receive_payouts(conn, summary.settlements)
+            # What no matching decision reads or changes (settlement links, fees, chargebacks, card
+            # top-ups) a second connection writes at the same time, in its own transaction, which
+            # commits just before this one, while this one holds the crediting lock: the database
+            # works on two cores. Its keys are not this transaction's, so neither waits for the
+            # other; a crash between the two commits leaves only entries a re-run skips.
+            with engine.begin() as side, ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-side") as background:
+                posted = background.submit(_post_independent, side, summary)
+                try:
+                    _match_and_credit(conn, plan, summary, receipt_tolerance)
+                finally:
+                    wait([posted])
+                posted.result()
         summary.usage_entries = _post_usage(conn)
-        summary.card_entries = _post_card_payments(conn)
         summary.subscription_fees = _post_subscription_fees(conn, as_of)
     return summary
+
+
+def _match_and_credit(conn, plan: MatchPlan, summary: ReconcileSummary, receipt_tolerance: Decimal) -> None:
+    lines = _undecided_lines(conn)
+    if lines.empty:
+        return
+    result = match(
+        lines,
+        _frame(conn, select(schema.organizations)),
+        _frame(conn, select(schema.organization_ibans)),
+        open_invoices(conn),
+        plan,
+        organization_names=_frame(conn, select(schema.organization_names.c.org_id, schema.organization_names.c.name)),
+    )
+    _store(conn, lines, result, summary, receipt_tolerance)
+
+
+def _post_independent(conn, summary: ReconcileSummary) -> None:
+    """What customer matching neither reads nor changes: the payments' settlement links, provider
+    fees and chargebacks, card top-ups."""
+    settle_payments(conn, summary.settlements)
+    post_settlement_entries(conn, summary.settlements)
+    summary.card_entries = _post_card_payments(conn)
 
 
 def one_run_at_a_time(conn) -> None:
@@ -84,11 +123,16 @@ def one_run_at_a_time(conn) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CREDITING_LOCK})
 
 
+#: what the engine (reconcilers.payments.REQUIRED) and the credits need of a bank line
+LINE_COLUMNS = ("line_id", "account", "booking_date", "amount", "currency", "counterparty_name", "counterparty_account",
+                "counterparty_tax_id", "remittance")
+
+
 def _undecided_lines(conn) -> pd.DataFrame:
     lines_t, m = schema.normalized_lines, schema.matches
     return _frame(
         conn,
-        select(lines_t)
+        select(*(lines_t.c[name] for name in LINE_COLUMNS))
         .outerjoin(m, m.c.line_id == lines_t.c.line_id)
         .where(m.c.line_id.is_(None), lines_t.c.record_type == "bank_line", lines_t.c.amount > 0),
     )
@@ -117,42 +161,40 @@ def _store(conn, lines: pd.DataFrame, result: MatchResult, summary: ReconcileSum
     """Record every decision, credit what was matched, settle invoices, keep what was learned."""
     decisions = result.decisions
     stamp = now()
-    rows = decisions.assign(
-        decided_at=stamp,
-        suggestions=decisions["suggestions"].map(lambda s: None if s in (None, "[]") else s),
-    )
-    insert_ignore(conn, schema.matches, rows.to_dict("records"))
+    columns = {name: decisions[name] for name in decisions.columns}
+    columns["suggestions"] = decisions["suggestions"].map(lambda s: None if s in (None, "[]") else s)
+    columns["decided_at"] = [stamp] * len(decisions)
+    insert_columns(conn, schema.matches, columns)
     matched = decisions[decisions["status"] == "matched"].merge(lines, on="line_id")
+    del columns
     # A line that confirms a receipt's provisional credit pays the clearing account, not the customer
     # again (payrecon/services/receipts.py): the customer is credited once.
-    confirmations = confirm_with_bank_lines(conn, matched.to_dict("records"), receipt_tolerance)
+    confirmations = {}
+    if _provisional_receipts_wait(conn):
+        wanted = ["line_id", "org_id", "account", "currency", "amount", "booking_date", "invoice_numbers"]
+        confirmations = confirm_with_bank_lines(
+            conn, [dict(zip(wanted, values)) for values in zip(*(matched[c].to_numpy(dtype=object) for c in wanted))], receipt_tolerance)
     post_entries(conn, list(confirmations.values()))
-    entries = [
-        domain.bank_credit(
-            line_id=r.line_id,
-            org_id=r.org_id,
-            account=r.account,
-            currency=r.currency,
-            amount=r.amount,
-            booked_on=r.booking_date,
-            description=f"{r.rule} ({r.confidence}): {r.reason}",
-        )
-        for r in matched.itertuples()
-        if r.line_id not in confirmations
-    ]
-    summary.credits = post_entries(conn, entries)
-    for entry in entries:
-        posting = entry.postings[0]
-        summary.credited[posting.currency] = summary.credited.get(posting.currency, Decimal(0)) + posting.amount
-    allocations = result.allocations
-    insert_ignore(
-        conn,
-        schema.invoice_allocations,
-        [
-            {"line_id": a.line_id, "invoice_number": a.invoice_number, "amount": a.amount, "settles": a.settles, "allocated_at": stamp}
-            for a in allocations.itertuples()
-        ],
+    if confirmations:
+        matched = matched[~matched["line_id"].isin(list(confirmations))]
+    column = {name: matched[name].to_numpy(dtype=object) for name in
+              ("line_id", "org_id", "account", "currency", "amount", "booking_date", "rule", "confidence", "reason")}
+    entries = domain.bank_credits(
+        line_id=column["line_id"], org_id=column["org_id"], account=column["account"], currency=column["currency"],
+        amount=column["amount"], booked_on=column["booking_date"],
+        description=[f"{rule} ({confidence}): {reason}" for rule, confidence, reason in
+                     zip(column["rule"], column["confidence"], column["reason"])],
     )
+    del matched, column
+    summary.credits = post_transfers(conn, entries)
+    for currency, amount in zip(entries.currency, entries.amount):
+        summary.credited[currency] = summary.credited.get(currency, Decimal(0)) + amount
+    del entries
+    allocations = result.allocations
+    insert_columns(conn, schema.invoice_allocations, {
+        "line_id": allocations["line_id"], "invoice_number": allocations["invoice_number"], "amount": allocations["amount"],
+        "settles": allocations["settles"], "allocated_at": [stamp] * len(allocations),
+    })
     # The allocations come in booking order: an invoice's last one says where it stands now.
     summary.invoices_settled = set_invoice_status(conn, dict(zip(allocations["invoice_number"], allocations["invoice_status"])))
     summary.learned_ibans, summary.learned_names = store_learned(conn, result.learned, stamp)
@@ -162,6 +204,13 @@ def _store(conn, lines: pd.DataFrame, result: MatchResult, summary: ReconcileSum
     summary.by_rule = {str(k): int(v) for k, v in decisions["rule"].value_counts().items()}
     summary.problems = result.problems
     summary.seconds = result.seconds
+
+
+def _provisional_receipts_wait(conn) -> bool:
+    """Whether any receipt's provisional credit waits for its bank line (only then can a matched
+    line confirm one: most nights none does, and the matched lines need not be handed over)."""
+    r = schema.receipts
+    return conn.execute(select(r.c.receipt_id).where(r.c.status == "provisional").limit(1)).first() is not None
 
 
 def set_invoice_status(conn, statuses: dict[str, str]) -> int:
@@ -211,27 +260,29 @@ def unposted_card_payments(conn) -> list:
 
 
 def _post_usage(conn) -> int:
-    entries = [
-        domain.usage_debit(day=u.date, org_id=u.org_id, channel=u.channel, currency=u.currency, amount=u.amount)
-        for u in unposted_usage(conn)
-    ]
-    return post_entries(conn, _unposted(conn, entries))
+    """Usage not posted yet (the anti-join of `unposted_usage`), streamed and posted in chunks."""
+    u, j = schema.usage_debits, schema.journal_entries
+    key = literal("usage:") + cast(u.c.date, String) + ":" + u.c.org_id + ":" + u.c.channel + ":" + u.c.currency
+    query = (select(u.c.date, u.c.org_id, u.c.channel, u.c.currency, u.c.amount)
+             .outerjoin(j, j.c.idempotency_key == key).where(u.c.amount > 0, j.c.entry_id.is_(None)))
+    return sum(
+        post_transfers(conn, domain.usage_debits(day=day, org_id=org_id, channel=channel, currency=currency, amount=amount))
+        for day, org_id, channel, currency, amount in stream_columns(conn, query)
+    )
 
 
 def _post_card_payments(conn) -> int:
-    entries = [
-        domain.card_credit(
-            payment_id=p.payment_id, org_id=p.org_id, provider=p.provider, currency=p.currency,
-            amount=p.amount, paid_on=p.paid_at.date(),
-        )
-        for p in unposted_card_payments(conn)
-    ]
-    return post_entries(conn, _unposted(conn, entries))
-
-
-def _unposted(conn, entries: list[domain.JournalEntry]) -> list[domain.JournalEntry]:
-    done = existing_keys(conn, schema.journal_entries.c.idempotency_key, (e.idempotency_key for e in entries))
-    return [e for e in entries if e.idempotency_key not in done]
+    """Card/PayPal payments not posted yet (the anti-join of `unposted_card_payments`), streamed and
+    posted in chunks."""
+    c, j = schema.card_payments, schema.journal_entries
+    key = literal("credit:card_payment:") + c.c.payment_id
+    query = (select(c.c.payment_id, c.c.org_id, c.c.provider, c.c.currency, c.c.amount, c.c.paid_at)
+             .outerjoin(j, j.c.idempotency_key == key).where(j.c.entry_id.is_(None)))
+    return sum(
+        post_transfers(conn, domain.card_credits(payment_id=payment_id, org_id=org_id, provider=provider, currency=currency,
+                                                 amount=amount, paid_on=[p.date() for p in paid_at]))
+        for payment_id, org_id, provider, currency, amount, paid_at in stream_columns(conn, query)
+    )
 
 
 def _post_subscription_fees(conn, as_of: date | None) -> int:

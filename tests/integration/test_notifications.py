@@ -92,6 +92,22 @@ def test_without_smtp_nothing_is_claimed(reconciled, smtp):
     assert send_notifications(reconciled.engine, Mailer(settings), (), []).topups_sent == 29
 
 
+def test_topups_are_read_in_chunks_and_counted_without_building_them(reconciled):
+    """Memory stays bounded however many notifications wait: credits are read a chunk at a time,
+    each message built when it is taken; without SMTP they are only counted, by the database."""
+    from payrecon.services.notifications import pending_topups, topup_messages
+
+    engine = reconciled.engine
+    whole = list(topup_messages(engine))
+    chunked = list(topup_messages(engine, chunk=4))
+    assert len(whole) == 29 == pending_topups(engine)
+    assert [k for k, _ in chunked] == [k for k, _ in whole] and len({k for k, _ in whole}) == 29
+    assert [(m["To"], m["Subject"], m.get_content()) for _, m in chunked] == [
+        (m["To"], m["Subject"], m.get_content()) for _, m in whole]
+    lazy = topup_messages(engine, chunk=4)
+    assert next(lazy)[0] == whole[0][0]  # a generator: taken one at a time
+
+
 def test_password_never_shows_in_settings_repr():
     settings = SmtpSettings.from_env({"PAYRECON_SMTP_HOST": "mail.example.com", "PAYRECON_SMTP_PASSWORD": "s3cret!"})
     assert settings.port == 587 and settings.security == "starttls"

@@ -79,6 +79,40 @@ def test_data_docs_are_built_for_the_run(reconciled):
     assert index.is_file()
     pages = list((workspace.settings.data_docs / "validations").rglob("*.html"))
     assert {p.parts[-4] for p in pages} >= {f"report_{name}" for name in DATASETS}
+    # rendered once for the run: one page per dataset, all of the same run
+    assert len(pages) == len(DATASETS) and len({p.parts[-2] for p in pages}) == 1
+    assert len(list((workspace.settings.data_docs / "expectations").glob("report_*.html"))) == len(DATASETS)
+    text = pages[0].read_text(encoding="utf-8")
+    assert "Succeeded" in text or "success" in text.lower()
+    assert all(f"report_{name}" in index.read_text(encoding="utf-8") for name in DATASETS)
+
+
+def test_a_broken_contract_shows_in_the_data_docs(tmp_path):
+    from data_contracts.data_docs import render
+
+    bad = pd.DataFrame([{"credit_id": "c1", "org_id": "o1", "source": "camt", "bank_ref": None, "invoice_numbers": None,
+                         "currency": "UAH", "amount": Decimal("-5.00"), "status": "confirmed", "confidence": Decimal("1"),
+                         "rule": "tax_id", "credited_at": datetime(2026, 11, 20, tzinfo=timezone.utc), "date": date(2026, 11, 20)}])
+    checks = []
+    with pytest.raises(ReportContractError):
+        publish_events(LocalStore(tmp_path / "reports"), "credits", bad, (date(2026, 11, 1), date(2026, 11, 30)), checks=checks)
+    render(checks, str(tmp_path / "docs"))
+    [page] = (tmp_path / "docs" / "validations" / "report_credits").rglob("*.html")
+    text = page.read_text(encoding="utf-8")
+    assert "Failed" in text and "-50000" in text  # the rule broken, and the value that broke it (ten-thousandths)
+
+
+def test_credits_dataset_reads_the_same_by_copy(reconciled):
+    """On PostgreSQL the credits dataset is read through COPY into Arrow: the same table as `credits`."""
+    from payrecon.reports import views
+    from payrecon.reports.publish import to_table
+
+    workspace, _ = reconciled
+    with workspace.engine.connect() as conn:
+        fast = views.credits_table(conn, date(2026, 10, 21), DEMO_DAY)
+        plain = views.credits(conn, date(2026, 10, 21), DEMO_DAY).rename(columns={"effective_date": "date"})
+    assert len(plain) > 0
+    assert to_table("credits", fast, extra=["date"]).equals(to_table("credits", plain, extra=["date"]))
 
 
 def test_a_dataset_breaking_its_contract_is_not_published(tmp_path):
