@@ -13,6 +13,8 @@ from sqlalchemy.types import TypeDecorator
 
 SCALE = 4
 _FACTOR = Decimal(10) ** SCALE
+#: the largest amount each backend holds: NUMERIC(20, 4), and ten-thousandths in SQLite's signed 64-bit integer
+LIMITS = {"sqlite": Decimal(2**63 - 1).scaleb(-SCALE), "postgresql": Decimal(10) ** (20 - SCALE) - Decimal(1).scaleb(-SCALE)}
 
 
 class Money(TypeDecorator):
@@ -33,6 +35,9 @@ class Money(TypeDecorator):
         scaled = value * _FACTOR
         if scaled != scaled.to_integral_value():
             raise ValueError(f"{value} has more than {SCALE} decimal places")
+        limit = LIMITS.get(dialect.name, LIMITS["postgresql"])
+        if abs(value) > limit:
+            raise ValueError(f"{value} is beyond what a money column holds (at most ±{limit})")
         if dialect.name == "sqlite":
             return int(scaled)
         return value

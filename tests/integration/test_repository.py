@@ -116,13 +116,27 @@ def test_money_round_trips_exactly_through_bulk_writes(engine, size):
 
 
 @pytest.mark.parametrize("size", [SMALL, LARGE])
-@pytest.mark.parametrize(("bad", "error"), [(1.5, TypeError), (Decimal("0.00001"), ValueError)])  # float-ok: the refusal under test
+@pytest.mark.parametrize(("bad", "error"), [(1.5, TypeError), (Decimal("0.00001"), ValueError),  # float-ok: the refusal under test
+                                             (Decimal("1E16"), ValueError), (-Decimal("1E16"), ValueError)])
 def test_bulk_writes_refuse_float_and_too_precise_money(engine, size, bad, error):
     rows = [_invoice(n) for n in range(size - 1)] + [_invoice(size, bad)]
     with pytest.raises(Exception) as info, engine.begin() as conn:
         insert_ignore(conn, schema.invoices, rows)
     assert isinstance(info.value, error) or isinstance(info.value.__cause__, error) or error.__name__ in str(info.value)
     assert _count(engine, schema.invoices) == 0
+
+
+def test_money_past_sqlite_integers_is_a_clear_error_there_and_stored_on_postgresql(engine):
+    past = MONEY_LIMIT + Decimal("0.0001")
+    if engine.dialect.name == "sqlite":
+        with pytest.raises(Exception) as info, engine.begin() as conn:
+            insert_ignore(conn, schema.invoices, [_invoice(1, past)])
+        assert "beyond what a money column holds" in str(info.value)
+        assert _count(engine, schema.invoices) == 0
+    else:
+        with engine.begin() as conn:
+            insert_ignore(conn, schema.invoices, [_invoice(1, past)])
+            assert conn.execute(select(schema.invoices.c.amount)).scalar_one() == past
 
 
 @pytest.mark.parametrize("size", [SMALL, LARGE])
