@@ -50,27 +50,25 @@ class LocalStore:
 
     def put(self, key: str, data: bytes) -> None:
         """Write atomically: a reader sees the old file or the new one, never half of one."""
+        self._write_atomically(key, lambda handle: handle.write(data))
+
+    def put_file(self, key: str, source: Path) -> None:
+        """put() of a file on disk, copied in pieces (a large raw file is never held in memory)."""
+
+        def copy(handle) -> None:
+            with open(source, "rb") as original:
+                shutil.copyfileobj(original, handle, 1 << 20)
+
+        self._write_atomically(key, copy)
+
+    def _write_atomically(self, key: str, write) -> None:
+        """write(handle) into a temporary file beside the key's, synced, then renamed over it."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    def put_file(self, key: str, source: Path) -> None:
-        """put() of a file on disk, copied in pieces (a large raw file is never held in memory)."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle, open(source, "rb") as original:
-                shutil.copyfileobj(original, handle, 1 << 20)
+                write(handle)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)

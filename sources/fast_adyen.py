@@ -51,6 +51,7 @@ from sources.adyen_reports import (
 )
 from sources.records import RECORD_FIELDS, NormalizedRecord, RecordBatch
 from sources.errors import MalformedFile
+from sources.fast_common import null_if_empty, value_bytes
 from sources.settlement_common import looks_excel_mangled, sniff_delimiter
 
 #: The characters str.strip() removes (str.isspace()), for pyarrow's utf8_trim.
@@ -409,10 +410,6 @@ def _true_where(mask: np.ndarray) -> pa.Array | None:
     return pc.if_else(pa.array(mask), "true", _NULL_STR) if mask.any() else None
 
 
-def _null_if_empty(values: pa.Array) -> pa.Array:
-    return pc.if_else(pc.equal(values, ""), _NULL_STR, values)
-
-
 def _per_value(values: pa.Array, function) -> pa.Array:
     """function() of each distinct value, spread over the rows (for columns of few values)."""
     encoded = pc.dictionary_encode(values)
@@ -423,7 +420,7 @@ def _per_value(values: pa.Array, function) -> pa.Array:
 def _text_or_none(values: pa.Array) -> pa.Array:
     """text_or_none() of stripped values: inner whitespace runs as one space, "" as null."""
     odd = pc.match_substring_regex(values, _INNER_WHITESPACE)
-    result = _null_if_empty(values)
+    result = null_if_empty(values)
     if pc.any(odd).as_py():
         python = result.to_pylist()
         for row in np.flatnonzero(np.asarray(odd, dtype=bool)).tolist():
@@ -435,7 +432,7 @@ def _text_or_none(values: pa.Array) -> pa.Array:
 def _leading_dates(values: pa.Array) -> pa.Array:
     """leading_iso_date() of each value (the date part parsed once per distinct date)."""
     found = pc.extract_regex(values, _LEADING_DATE)
-    result = _null_if_empty(values)
+    result = null_if_empty(values)
     if found.null_count == len(values):
         return result
     # the calendar date, once per distinct date written; a date that is not one (and a value that
@@ -455,15 +452,6 @@ def _iso_date(prefix: str) -> str | None:
 
 
 # --- JSON, as json.dumps(extra, ensure_ascii=False, sort_keys=True) --------------------------------
-
-
-def value_bytes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The bytes of a string array's values and each value's (start, end) in them, from the
-    array's buffers (no Python object per value)."""
-    _, offset_buffer, data_buffer = values.buffers()[:3]
-    offsets = np.frombuffer(offset_buffer, dtype=np.int32)[values.offset: values.offset + len(values) + 1].astype(np.int64)
-    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0]: offsets[-1]] if data_buffer else np.empty(0, np.uint8)
-    return data, offsets - offsets[0]
 
 
 def rows_with(values: pa.Array, hit) -> np.ndarray:
@@ -697,15 +685,15 @@ class _Block:
         }
         booking_date = _leading_dates(created)
         value_date = _leading_dates(self.text("booking_date")) if details else pa.nulls(n, pa.string())
-        currency = _null_if_empty(currency_up)
-        end_to_end = _null_if_empty(self.text("merchant_reference"))
+        currency = null_if_empty(currency_up)
+        end_to_end = null_if_empty(self.text("merchant_reference"))
         bank_ref = pc.if_else(pc.equal(psp, ""), modification, psp)
         nulls = pa.nulls(n, pa.string())
         gross = {
             "record_type": pa.array(record_type.tolist(), pa.string()), "source_format": pa.array([self.fast.source.name] * n, pa.string()),
             "account": account, "booking_date": booking_date, "value_date": value_date, "amount": gross_text,
             "currency": currency, "counterparty_name": nulls, "counterparty_account": nulls, "counterparty_tax_id": nulls,
-            "remittance": _null_if_empty(remittance), "end_to_end_id": end_to_end, "bank_ref": bank_ref,
+            "remittance": null_if_empty(remittance), "end_to_end_id": end_to_end, "bank_ref": bank_ref,
             "line_id": pa.array(gross_ids, pa.string()), "extra": json_objects({**extra, "part": "gross"}, n),
         }
         parts = [gross]
