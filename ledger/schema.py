@@ -1,5 +1,9 @@
 """Tables. Only the Alembic migrations in ledger/migrations create them; this module describes them
-for queries. Keep the two in step (tests/integration/test_migrations.py compares them).
+for queries. Keep the two in step (tests/integration/test_repository_schema.py compares them).
+
+On PostgreSQL (migration 0012) identifier columns compare as bytes (COLLATE "C"), and the foreign
+keys of `STATEMENT_CHECKED_REFERENCES`, which the nightly writes by the million, are checked once per
+statement by triggers instead of once per row: the same rows are refused, with the same SQLSTATE.
 """
 
 from __future__ import annotations
@@ -355,3 +359,20 @@ receipt_copies = Table(
     Column("receipt_id", String(64), ForeignKey("receipts.receipt_id"), nullable=False, index=True),
     Column("seen_at", DateTime(timezone=True), nullable=False),
 )
+
+
+#: (table, column) of the foreign keys that PostgreSQL checks per statement (migration 0012's
+#: triggers) rather than per row; SQLite keeps them as foreign keys.
+STATEMENT_CHECKED_REFERENCES = frozenset({
+    ("normalized_lines", "raw_file_sha256"),
+    ("matches", "line_id"),
+    ("matches", "org_id"),
+    ("journal_entries", "org_id"),
+    ("postings", "entry_id"),
+    ("settlement_links", "payment_id"),
+    ("settlement_links", "line_id"),
+    ("payout_links", "payout_line_id"),
+    ("payout_links", "bank_line_id"),
+    ("invoice_allocations", "line_id"),
+    ("invoice_allocations", "invoice_number"),
+})
