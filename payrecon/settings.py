@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from payrecon.business_calendar import BusinessCalendar
 from payrecon.errors import SettingsError
+from payrecon.storage import encryption_arguments
 from payrecon.mail import SmtpSettings
 from sources.receipt_text import ReceiptLimits
 
@@ -42,6 +43,7 @@ class Settings:
     # Production (issue 9): object-store retries, where ingestion fans out, analysts' privacy.
     s3_max_attempts: int = 8
     s3_retry_mode: str = "standard"
+    s3_encryption: str = ""  # PAYRECON_S3_SSE: AES256 | aws:kms | aws:kms:<key id>; "" = the bucket's default
     task_runner: str = "thread"
     dask_workers: int = 2
     reports_include_ibans: bool = False
@@ -209,6 +211,12 @@ def _production_settings(env: Mapping[str, str]) -> dict:
     mode = env.get("PAYRECON_S3_RETRY_MODE", "standard")
     if mode not in RETRY_MODES:
         raise SettingsError(f"PAYRECON_S3_RETRY_MODE must be one of {', '.join(RETRY_MODES)}, got {mode!r}")
+    encryption = env.get("PAYRECON_S3_SSE", "").strip()
+    try:
+        encryption_arguments(encryption)
+    except ValueError:
+        raise SettingsError(f"PAYRECON_S3_SSE must be AES256, aws:kms or aws:kms:<key id or ARN> (or empty for the bucket's "
+                            f"default encryption), got {encryption!r}") from None
     runner = env.get("PAYRECON_TASK_RUNNER", "thread").strip()
     if runner not in ("thread", "dask") and not (runner.startswith(_DASK_SCHEMES) and ":" in runner.split("://", 1)[1]):
         raise SettingsError(
@@ -224,6 +232,7 @@ def _production_settings(env: Mapping[str, str]) -> dict:
     return {
         "s3_max_attempts": int(attempts),
         "s3_retry_mode": mode,
+        "s3_encryption": encryption,
         "task_runner": runner,
         "dask_workers": int(workers),
         "reports_include_ibans": ibans in ("true", "1", "yes"),

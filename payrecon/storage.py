@@ -105,25 +105,30 @@ class S3Store:
     `max_attempts` in all) on throttling (SlowDown, ThrottlingException, 429), 5xx answers and
     dropped connections; reads are retried here too when the body breaks off mid-stream. Every PUT
     carries the SHA-256 of its body, so the server refuses a damaged upload instead of storing it,
-    and a PUT replaces the object whole: a reader sees the old object or the new one."""
+    and a PUT replaces the object whole: a reader sees the old object or the new one. `encryption`
+    (PAYRECON_S3_SSE) asks the server to encrypt every object written at rest: "AES256" (SSE-S3),
+    "aws:kms" (the account's KMS key) or "aws:kms:<key id or ARN>"; "" leaves it to the bucket's
+    default encryption."""
 
     #: Errors of a response body read after the status line, which botocore does not retry.
     _READ_RETRIES = 3
 
-    def __init__(self, url: str, client=None, max_attempts: int = 8, retry_mode: str = "standard"):
+    def __init__(self, url: str, client=None, max_attempts: int = 8, retry_mode: str = "standard", encryption: str = ""):
         bucket_and_prefix = url[len("s3://") :]
         self.bucket, _, prefix = bucket_and_prefix.partition("/")
         self.prefix = prefix.strip("/")
         self.url = url
         self.max_attempts = max_attempts
         self.client = client or s3_client(max_attempts, retry_mode)
+        self.encryption_args = encryption_arguments(encryption)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def put(self, key: str, data: bytes) -> None:
         digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
-        answer = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ChecksumSHA256=digest)
+        answer = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ChecksumSHA256=digest,
+                                        **self.encryption_args)
         echoed = answer.get("ChecksumSHA256")
         if echoed is not None and echoed != digest:
             raise OSError(f"s3://{self.bucket}/{self._key(key)}: the store acknowledged other bytes than were sent")
@@ -131,7 +136,7 @@ class S3Store:
     def put_file(self, key: str, source: Path) -> None:
         """put() of a file on disk, uploaded in parts with a SHA-256 checksum per part (boto3's
         managed transfer; a large raw file is never held in memory)."""
-        self.client.upload_file(str(source), self.bucket, self._key(key), ExtraArgs={"ChecksumAlgorithm": "SHA256"})
+        self.client.upload_file(str(source), self.bucket, self._key(key), ExtraArgs={"ChecksumAlgorithm": "SHA256", **self.encryption_args})
 
     def get(self, key: str) -> bytes:
         from botocore.exceptions import (ConnectionClosedError, FlexibleChecksumError, IncompleteReadError,
@@ -186,7 +191,24 @@ def s3_client(max_attempts: int = 8, retry_mode: str = "standard"):
     return boto3.session.Session().client("s3", config=config)
 
 
-def open_store(url: str, s3_max_attempts: int = 8, s3_retry_mode: str = "standard") -> BlobStore:
+#: PAYRECON_S3_SSE values besides "aws:kms:<key id or ARN>"
+SSE_MODES = ("", "AES256", "aws:kms")
+
+
+def encryption_arguments(encryption: str) -> dict[str, str]:
+    """The PutObject arguments of a PAYRECON_S3_SSE value (see `S3Store`)."""
+    if encryption in ("", None):
+        return {}
+    if encryption == "AES256":
+        return {"ServerSideEncryption": "AES256"}
+    if encryption == "aws:kms":
+        return {"ServerSideEncryption": "aws:kms"}
+    if encryption.startswith("aws:kms:") and len(encryption) > len("aws:kms:"):
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": encryption[len("aws:kms:"):]}
+    raise ValueError(f"S3 encryption must be AES256, aws:kms or aws:kms:<key id>, got {encryption!r}")
+
+
+def open_store(url: str, s3_max_attempts: int = 8, s3_retry_mode: str = "standard", s3_encryption: str = "") -> BlobStore:
     if url.startswith("s3://"):
-        return S3Store(url, max_attempts=s3_max_attempts, retry_mode=s3_retry_mode)
+        return S3Store(url, max_attempts=s3_max_attempts, retry_mode=s3_retry_mode, encryption=s3_encryption)
     return LocalStore(url)

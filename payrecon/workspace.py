@@ -24,11 +24,11 @@ class Workspace:
 
     @cached_property
     def raw_store(self) -> BlobStore:
-        return open_store(self.settings.storage_url, self.settings.s3_max_attempts, self.settings.s3_retry_mode)
+        return open_store(self.settings.storage_url, self.settings.s3_max_attempts, self.settings.s3_retry_mode, self.settings.s3_encryption)
 
     @cached_property
     def report_store(self) -> BlobStore:
-        return open_store(self.settings.reports_url, self.settings.s3_max_attempts, self.settings.s3_retry_mode)
+        return open_store(self.settings.reports_url, self.settings.s3_max_attempts, self.settings.s3_retry_mode, self.settings.s3_encryption)
 
     @cached_property
     def sources(self) -> list[Source]:

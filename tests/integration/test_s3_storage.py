@@ -201,3 +201,39 @@ def test_adaptive_mode_under_throttling(s3_env, fast_throttle_backoff):
         assert {key: store.get(key) for key in store.list("sha256/")} == objects
     print(f"\n[s3 faults] adaptive mode: {plan.requests} requests, {dict(plan.injected)}")
     assert plan.injected["slowdown"] >= 2 and plan.injected["throttling"] >= 2, plan.injected
+
+
+@pytest.mark.parametrize("setting,expected", [
+    ("AES256", {"ServerSideEncryption": "AES256"}),
+    ("aws:kms:alias/payrecon-raw", {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/payrecon-raw"}),
+])
+def test_every_object_written_is_encrypted_at_rest_as_the_setting_asks(s3_env, tmp_path, setting, expected):
+    env = {"PAYRECON_HOME": str(tmp_path), "PAYRECON_STORAGE_URL": "s3://payrecon-raw/sse",
+           "PAYRECON_REPORTS_URL": "s3://payrecon-reports/sse", "PAYRECON_S3_SSE": setting}
+    workspace = Workspace(Settings.from_env(env))
+    small = "Оплата 4111 1111 1111 1111".encode("utf-8")
+    large = tmp_path / "statement.xml"
+    large.write_bytes(b"<Document/>" * 1_000_000)  # 11 MB: boto3 uploads it in parts
+    workspace.raw_store.put("sha256/small", small)
+    workspace.raw_store.put_file("sha256/large", large)
+    workspace.report_store.put("credits/date=2026-11-26/part-0.parquet", b"PAR1")
+    for bucket, key in (("payrecon-raw", "sse/sha256/small"), ("payrecon-raw", "sse/sha256/large"),
+                        ("payrecon-reports", "sse/credits/date=2026-11-26/part-0.parquet")):
+        head = s3_env.head_object(Bucket=bucket, Key=key)
+        assert {name: head.get(name) for name in expected} == expected, key
+    assert workspace.raw_store.get("sha256/large") == large.read_bytes()
+
+
+def test_without_the_setting_nothing_asks_for_encryption(s3_env, tmp_path):
+    store = open_store("s3://payrecon-raw/plain")
+    assert store.encryption_args == {}
+    store.put("k", b"x")
+    assert "ServerSideEncryption" not in s3_env.head_object(Bucket="payrecon-raw", Key="plain/k")  # left to the bucket (none here)
+
+
+@pytest.mark.parametrize("bad", ["aes256", "aws:kms:", "kms", "SSE-C"])
+def test_an_unknown_encryption_setting_is_one_clear_error(tmp_path, bad):
+    from payrecon.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="PAYRECON_S3_SSE must be AES256, aws:kms or aws:kms:<key id or ARN>"):
+        Settings.from_env({"PAYRECON_HOME": str(tmp_path), "PAYRECON_S3_SSE": bad})
