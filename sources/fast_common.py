@@ -190,6 +190,19 @@ class Occurrences:
             runs.append((high[at], low[at]))
 
 
+def is_utf8(data: bytes) -> bool:
+    """Whether data.decode("utf-8") would take it, told by pyarrow's UTF-8 validation (it rejects
+    what Python's decoder rejects: overlong forms, surrogates, past U+10FFFF) without making a str."""
+    if data.isascii():
+        return True
+    one_value = pa.StringArray.from_buffers(1, pa.py_buffer(np.array([0, len(data)], dtype=np.int32)), pa.py_buffer(data))
+    try:
+        one_value.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def hex_digests(line_ids: Sequence[str]) -> bytes:
     """32-character hexadecimal line ids as their 16-byte digests, concatenated."""
     return bytes.fromhex("".join(line_ids))

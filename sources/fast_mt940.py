@@ -4,7 +4,8 @@ How it works (the full reader, `_Reader` in mt940.py, stays the reference and re
 decoding, control bytes and line ends are its own):
 
 1. The text comes in blocks of about BLOCK_BYTES, cut before a `:20:` line, so that each statement
-   is whole in one block.
+   is whole in one block. The blocks stay UTF-8 bytes (utf8_blocks: the full reader's text, line
+   ends as LF, without decoding it); only what goes to the full reader is decoded.
 2. Each statement is checked against the plain layout: HEADER (`:20:`, `:21:`, `:25:`, `:28C:`,
    `:60F/M:`, one line each), then lines that are each a `:61:`, a `:86:` or a continuation line,
    then FOOTER (`:62F/M:`, `:64:`, `:65:`, a closing `:86:`, `-` or blank lines). A statement in
@@ -41,6 +42,7 @@ from sources.fast_common import (
     block_size,
     clean_values,
     hex_ids,
+    is_utf8,
     json_objects,
     null_if_empty,
     patch,
@@ -52,6 +54,7 @@ from sources.mt940 import (
     _GVC_PURPOSE,
     _GVC_SUBFIELD_WIDTH,
     _SEPA_EXTRA,
+    _CONTROL_DELETE,
     Balance,
     _END_OF_MESSAGE,
     _PSEUDO_HEADER,
@@ -59,6 +62,7 @@ from sources.mt940 import (
     Statement,
     _without_envelope,
     _account,
+    _blocks,
     _no_ref,
     _Reader,
     _validate,
@@ -78,17 +82,55 @@ def block_bytes(batch_size: int) -> int:
     return block_size(batch_size, 128, 256 << 10, BLOCK_BYTES)
 
 
+_BOM = "\ufeff".encode("utf-8")
+
+
+def _without_cr(block: bytes) -> bytes:
+    """mt940._normalized_utf8: CRLF and CR as LF, on the bytes. When every CR starts a CRLF (the
+    usual case: numpy tells it faster than counting CRLFs) the CRs are deleted, by the one-byte
+    replace (faster than a translate)."""
+    if b"\r" not in block:
+        return block
+    data = np.frombuffer(block, dtype=np.uint8)
+    after = np.flatnonzero(data == 13) + 1
+    if after[-1] < len(data) and (data[after] == 10).all():
+        return block.replace(b"\r", b"")
+    return block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def utf8_blocks(reader: _Reader, size: int) -> Iterator[bytes]:
+    """reader._texts(size) as UTF-8 bytes, with no str made of them: the fast statements are read
+    in their bytes, and only the full reader's pieces are decoded. A file that is UTF-8 without
+    control bytes (the usual case) is read twice, once to check it and once to give its blocks;
+    any other goes through reader._texts (it decodes the whole file or removes control bytes and
+    tells its warnings), whose text is encoded again."""
+    for block in _blocks(reader.path, size):
+        if len(block.translate(None, _CONTROL_DELETE)) != len(block) or not is_utf8(block):
+            for text in reader._texts(size):
+                yield text.encode("utf-8")
+            return
+    first = True
+    for block in _blocks(reader.path, size):
+        if first and block.startswith(_BOM):  # what decode("utf-8-sig") drops from the first block
+            block = block[len(_BOM):]
+        first = False
+        yield _without_cr(block)
+
+
 #: A continuation line as the full reader's fast path takes it: after spaces or tabs, its first
 #: character is not whitespace, ':', '{' or '-' (other lines go to the full reader).
 _CONT = r"[ \t]*[^\s:{\-][^\n]*\n"
 #: The plain layout of a statement: header fields of one line each, the :61: lines (with their
-#: continuation lines and :86:), then the closing balance and what may follow it.
+#: continuation lines and :86:), then the closing balance and what may follow it. HEADER reads
+#: the statement's UTF-8 bytes (its parts are whole lines, and a byte of a character that is not
+#: ASCII is never a line feed, so it matches where the same pattern would in the text); FOOTER
+#: reads the decoded text from the closing balance on (its \s must be Python's whitespace).
 HEADER = re.compile(
-    r":20:(?P<reference>[^\n]*)\n"
-    r"(?::21:[^\n]*\n)?"
-    r":25:(?P<account>[^\n]*)\n"
-    r"(?::28C?:(?P<number>[^\n]*)\n)?"
-    r":60[FM]:(?P<opening>[^\n]*)\n"
+    rb":20:(?P<reference>[^\n]*)\n"
+    rb"(?::21:[^\n]*\n)?"
+    rb":25:(?P<account>[^\n]*)\n"
+    rb"(?::28C?:(?P<number>[^\n]*)\n)?"
+    rb":60[FM]:(?P<opening>[^\n]*)\n"
 )
 FOOTER = re.compile(
     r":62[FM]:(?P<closing>[^\n]*)\n"
@@ -125,6 +167,13 @@ _KNOWN_SUBFIELDS = ["00", "10", *_GVC_PURPOSE[:10], "30", "31", "32", "33", "34"
 #: ?NN -> its place in _KNOWN_SUBFIELDS (-1: another subfield)
 _KEY_RANK = np.full(100, -1, dtype=np.int64)
 _KEY_RANK[[int(key) for key in _KNOWN_SUBFIELDS]] = np.arange(len(_KNOWN_SUBFIELDS))
+#: the two bytes after a '?' (first << 8 | second) -> whether they are digits, and their ?NN's rank
+_DIGIT_PAIR = np.zeros(1 << 16, dtype=bool)
+_PAIR_RANK = np.full(1 << 16, -1, dtype=np.int64)
+for _number in range(100):
+    _DIGIT_PAIR[(48 + _number // 10) << 8 | (48 + _number % 10)] = True
+    _PAIR_RANK[(48 + _number // 10) << 8 | (48 + _number % 10)] = _KEY_RANK[_number]
+del _number
 _PURPOSE_RANKS = np.array([_KNOWN_SUBFIELDS.index(key) for key in _GVC_PURPOSE])
 #: rank -> place in the purpose order (?20..?29, ?60..?63)
 _PURPOSE_ORDER = np.full(len(_KNOWN_SUBFIELDS), -1, dtype=np.int64)
@@ -147,6 +196,13 @@ def _clean(values: pa.Array) -> pa.Array:
 # --------------------------------------------------------------------------------------------------
 
 
+def _scatter_mask(rows: np.ndarray, length: int) -> np.ndarray:
+    """A mask of `length` rows, True at rows."""
+    mask = np.zeros(length, dtype=bool)
+    mask[rows] = True
+    return mask
+
+
 def _scatter(values: pa.Array, rows: np.ndarray, length: int) -> pa.Array:
     """A column of `length` rows holding values[i] at rows[i], null elsewhere."""
     index = np.full(length, -1, dtype=np.int64)
@@ -166,17 +222,21 @@ class _Information:
 
 
 def _heads(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int = 5) -> np.ndarray:
-    """The first `width` bytes of each span (0 past its end), one row per span."""
-    index = starts[:, None] + np.arange(width)[None, :]
-    inside = index < ends[:, None]
-    return np.where(inside, data[np.minimum(index, max(len(data) - 1, 0))] if len(data) else 0, 0)
+    """The first `width` bytes of each span (0 past its end): row k holds byte k of every span
+    (one gather per row is cheaper than a two-dimensional one)."""
+    heads = np.zeros((width, len(starts)), dtype=np.uint8)
+    if len(data):
+        for step in range(width):
+            at = starts + step
+            heads[step] = np.where(at < ends, np.take(data, at, mode="clip"), 0)
+    return heads
 
 
 def _packed(heads: np.ndarray, width: int) -> np.ndarray:
     """The first `width` bytes of each head as one integer."""
-    value = np.zeros(len(heads), dtype=np.int64)
-    for column in range(width):
-        value = (value << 8) | heads[:, column]
+    value = heads[0].astype(np.int64)
+    for step in range(1, width):
+        value = (value << 8) | heads[step]
     return value
 
 
@@ -200,7 +260,7 @@ def _keyword_of(heads: np.ndarray) -> np.ndarray:
 def _new_item(heads: np.ndarray, keyword: np.ndarray) -> np.ndarray:
     """mt940._NEW_ITEM: a SEPA keyword (`keyword`: _keyword_of(heads)), or four capitals and a
     colon, at the start."""
-    capitals = ((heads[:, :4] >= 65) & (heads[:, :4] <= 90)).all(axis=1) & (heads[:, 4] == 58)
+    capitals = _UPPER[heads[0]] & _UPPER[heads[1]] & _UPPER[heads[2]] & _UPPER[heads[3]] & (heads[4] == 58)
     return (keyword >= 0) | capitals
 
 
@@ -235,13 +295,16 @@ def _gvc(joined: pa.Array) -> tuple[_Information, np.ndarray]:
     mark_row = np.repeat(np.arange(length), np.diff(np.searchsorted(marks, offsets)))
     inside = candidate[mark_row]
     marks, mark_row = marks[inside], mark_row[inside]
-    digits_follow = ((marks + 2 < ends[mark_row]) & _DIGIT[data[np.minimum(marks + 1, last)]]
-                     & _DIGIT[data[np.minimum(marks + 2, last)]])
-    key = (data[np.minimum(marks + 1, last)].astype(np.int64) - 48) * 10 + data[np.minimum(marks + 2, last)] - 48
-    rank = np.where(digits_follow, _KEY_RANK[np.clip(key, 0, 99)], -1)
+    pair = np.take(data, marks + 1, mode="clip").astype(np.intp) << 8 | np.take(data, marks + 2, mode="clip")
+    digits_follow = (marks + 2 < ends[mark_row]) & _DIGIT_PAIR[pair]
+    rank = np.where(digits_follow, _PAIR_RANK[pair], -1)
     bad[mark_row[rank < 0]] = True  # another subfield (mt940 keeps it in extra), or no digits after '?'
-    bad[np.flatnonzero(np.bincount(mark_row * 32 + np.maximum(rank, 0), minlength=32 * length) > 1) // 32] = True
-    # (a subfield twice)
+    # each known subfield's marker, by rank and row; a subfield twice in a row leaves one of its
+    # markers out of the table (whichever the assignment kept): that row is not read here
+    ranked = np.flatnonzero(rank >= 0)
+    table = np.full((len(_KNOWN_SUBFIELDS), length), -1, dtype=np.int64)
+    table[rank[ranked], mark_row[ranked]] = ranked
+    bad[mark_row[ranked[table[rank[ranked], mark_row[ranked]] != ranked]]] = True
     # each marker's subfield: after its ?NN, up to the next marker or the end of the text
     next_mark = np.where(np.append(mark_row[1:] == mark_row[:-1], False), np.append(marks[1:], 0), ends[mark_row])
     value_start = np.where(digits_follow, marks + 3, next_mark)
@@ -251,12 +314,14 @@ def _gvc(joined: pa.Array) -> tuple[_Information, np.ndarray]:
     bounds[0::2], bounds[1::2] = value_start, next_mark
     values = pa.StringArray.from_buffers(2 * len(marks) - 1, pa.py_buffer(bounds), pa.py_buffer(data))
     good = ~bad[mark_row] & (rank >= 0)
-    table = np.full((len(_KNOWN_SUBFIELDS), length), -1, dtype=np.int64)
-    table[rank[good], mark_row[good]] = np.flatnonzero(good)
+    table[:, bad] = -1  # the subfields of the rows not read here are never asked for
+
+    def subfield_spans(index: np.ndarray) -> pa.Array:
+        """The subfields of these markers (-1: null)."""
+        return values.take(pa.array(2 * index, mask=index < 0))
 
     def subfield(name: str) -> pa.Array:
-        index = table[_KNOWN_SUBFIELDS.index(name)]
-        return values.take(pa.array(2 * index, mask=index < 0))
+        return subfield_spans(table[_KNOWN_SUBFIELDS.index(name)])
 
     # Purpose subfields (?20-?29, ?60-?63) in that order; each carries on the one before it (no
     # separator) when it is the next one, opens no new item and the one before is full (27
@@ -278,10 +343,13 @@ def _gvc(joined: pa.Array) -> tuple[_Information, np.ndarray]:
     wide = np.flatnonzero(data >= 0xC0)
     wide_tail = np.zeros(len(wide) + 1, dtype=np.int64)
     np.cumsum(1 + (data[wide] >= 0xE0) + (data[wide] >= 0xF0), out=wide_tail[1:])
+
+    def characters(begin: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """How many characters each span of the bytes holds."""
+        return (end - begin) - (wide_tail[np.searchsorted(wide, end)] - wide_tail[np.searchsorted(wide, begin)])
+
     if len(chosen) > 1:
-        characters = (member_end - member_start) - (
-            wide_tail[np.searchsorted(wide, member_end)] - wide_tail[np.searchsorted(wide, member_start)])
-        previous_full[1:] = characters[:-1] >= _GVC_SUBFIELD_WIDTH
+        previous_full[1:] = characters(member_start[:-1], member_end[:-1]) >= _GVC_SUBFIELD_WIDTH
     ruled = may_join & ~previous_full
     if ruled.any():
         ask = np.unique(p_row[ruled])
@@ -298,26 +366,37 @@ def _gvc(joined: pa.Array) -> tuple[_Information, np.ndarray]:
     after_keyword = member_start.copy()
     after_keyword[first_member] += np.where(keyword == _BIC, 4, np.where(keyword >= 0, 5, 0))
 
-    def texts(which: np.ndarray, values: bool) -> pa.Array:
-        """The pieces `which` (ascending), or their keywords' values."""
+    def texts(which: np.ndarray) -> pa.Array:
+        """The pieces `which` (ascending)."""
         selected = np.zeros(len(first_member), dtype=bool)
         selected[which] = True
         members = np.flatnonzero(selected[piece_of])
-        return spans(data, (after_keyword if values else member_start)[members], member_end[members],
-                     np.searchsorted(which, piece_of[members]), len(which))
+        return spans(data, member_start[members], member_end[members], np.searchsorted(which, piece_of[members]),
+                     len(which))
+
+    def row_values(which: np.ndarray) -> pa.Array:
+        """The keyword values of the pieces `which` (ascending, one a row at most) as a column of
+        the rows (null where a row has none): one span per member, grouped by row."""
+        selected = np.zeros(len(first_member), dtype=bool)
+        selected[which] = True
+        members = np.flatnonzero(selected[piece_of])
+        present = np.zeros(length, dtype=bool)
+        present[piece_row[which]] = True
+        return spans(data, after_keyword[members], member_end[members], piece_row[piece_of[members]], length,
+                     valid=present)
 
     plus = np.flatnonzero(data == ord("+"))
     plus_count = np.searchsorted(plus, member_end) - np.searchsorted(plus, member_start)
     plus_count = np.add.reduceat(plus_count, first_member) if len(first_member) else plus_count
     maybe_inner = np.flatnonzero(plus_count > (keyword >= 0))
     if len(maybe_inner):  # a '+' besides the keyword's own: a keyword inside the piece?
-        inner = _mask(pc.match_substring_regex(texts(maybe_inner, False), _INNER_KEYWORD_RE2))
+        inner = _mask(pc.match_substring_regex(texts(maybe_inner), _INNER_KEYWORD_RE2))
         bad[piece_row[maybe_inner[inner]]] = True
     # remittance: the free-text pieces that are not blank, and the SVWZ values, in order
     svwz = keyword == _KEYWORDS.index("SVWZ")
     # blank: nothing but spaces and tabs (Python's other whitespace is gone from the text by then,
     # or sends the row to read_information below); a piece that starts otherwise is not blank
-    blank = np.isin(heads[first_member, 0], (0, 9, 32))
+    blank = _BLANK_START[heads[0, first_member]]
     for at in np.flatnonzero(blank).tolist():
         members = np.flatnonzero(piece_of == at)
         blank[at] = all(not data[start:end].tobytes().strip(b" \t")
@@ -335,23 +414,29 @@ def _gvc(joined: pa.Array) -> tuple[_Information, np.ndarray]:
     if len(named):
         _, at = np.unique(piece_row[named] * 16 + keyword[named], return_index=True)
         picked = np.sort(named[at])
-        keyword_values = texts(picked, True)
-        for code, name in enumerate(_KEYWORDS):
-            which = np.flatnonzero(keyword[picked] == code)
-            if len(which):
-                first[name] = _scatter(keyword_values.take(pa.array(which)), piece_row[picked[which]], length)
+        for code in np.unique(keyword[picked]).tolist():
+            first[_KEYWORDS[code]] = row_values(picked[keyword[picked] == code])
     # counterparty name (?32, ?33) joined the same way
-    name32, name33 = subfield("32"), subfield("33")
-    both = pc.and_(pc.invert(pc.is_null(name32)), pc.invert(pc.is_null(name33)))
-    if pc.any(both).as_py():
-        name_new_item = pc.fill_null(pc.match_substring_regex(name33, _NEW_ITEM_RE2), False)
-        name_full = pc.fill_null(pc.greater_equal(pc.utf8_length(name32), _GVC_SUBFIELD_WIDTH), False)
-        name_rule = pc.and_(pc.and_(both, pc.invert(name_new_item)), pc.invert(name_full))
-        bad |= _mask(pc.and_(name_rule, pc.fill_null(pc.match_substring_regex(name32, _ANY_KEYWORD_RE2), False)))
-        glue = pc.if_else(pc.and_(pc.and_(both, pc.invert(name_new_item)), name_full), pa.scalar(""), pa.scalar(" "))
-        name = pc.coalesce(pc.binary_join_element_wise(name32, glue, name33, ""), name32, name33)
-    else:
-        name = pc.coalesce(name32, name33)
+    # (the rules read in the bytes of the rows that have both; a ?32 that is not full and a ?33
+    # that opens no new item are joined by mt940 unless a keyword's value may run on: the regular
+    # expression asks, for those rows only)
+    at32, at33 = table[_KNOWN_SUBFIELDS.index("32")], table[_KNOWN_SUBFIELDS.index("33")]
+    name = subfield_spans(np.where(at32 >= 0, at32, at33))
+    both = np.flatnonzero((at32 >= 0) & (at33 >= 0))
+    if len(both):
+        first_index, second_index = at32[both], at33[both]
+        heads33 = _heads(data, value_start[second_index], next_mark[second_index])
+        name_new_item = _new_item(heads33, _keyword_of(heads33))
+        name_full = characters(value_start[first_index], next_mark[first_index]) >= _GVC_SUBFIELD_WIDTH
+        name_rule = np.flatnonzero(~name_new_item & ~name_full)
+        if len(name_rule):
+            asked = both[name_rule]
+            keyword_in_32 = _mask(pc.match_substring_regex(subfield_spans(at32[asked]), _ANY_KEYWORD_RE2))
+            bad[asked[keyword_in_32]] = True
+        # glued without a space: a full ?32 and a ?33 that opens no new item
+        glue = pc.if_else(pa.array(~name_new_item & name_full), pa.scalar(""), pa.scalar(" "))
+        joined_names = pc.binary_join_element_wise(subfield_spans(first_index), glue, subfield_spans(second_index), "")
+        name = pc.if_else(pa.array(_scatter_mask(both, length)), _scatter(joined_names, both, length), name)
     account = _no_spaces(subfield("31"))
     if "IBAN" in first:
         account = pc.coalesce(account, _no_spaces(first["IBAN"]))
@@ -448,20 +533,25 @@ def _information(joined: pa.Array, lines_of) -> _Information:
 class _FastStatement:
     """A statement in the plain layout: its header as the full reader reads it, and where its lines are."""
 
-    __slots__ = ("text", "statement", "line_count", "body_line", "body_lines", "start_line", "rows", "number")
+    __slots__ = ("text", "statement", "header_end", "footer_start", "line_count", "body_line", "body_lines",
+                 "start_line", "rows", "number")
 
-    def __init__(self, text: str, statement: Statement, line_count: int, body_line: int, body_lines: int):
-        self.text = text
+    def __init__(self, text: bytes, statement: Statement, header_end: int, footer_start: int):
+        self.text = text  # UTF-8
         self.statement = statement
-        self.line_count = line_count
-        self.body_line = body_line  # lines before the first :61:
-        self.body_lines = body_lines  # lines from the first :61: to the closing balance
+        self.header_end = header_end  # where, in the text, its first :61: starts
+        self.footer_start = footer_start  # and its closing balance
+        # its lines (counted by the segment, from the line feeds it finds in one pass)
+        self.line_count = 0
+        self.body_line = 0  # lines before the first :61:
+        self.body_lines = 0  # lines from the first :61: to the closing balance
         self.start_line = 0  # its :20: line's place among the segment's lines
         self.rows = (0, 0)  # its rows in the segment's columns
         self.number = 0  # its place among the segment's fast statements
 
     @classmethod
-    def read(cls, text: str) -> _FastStatement | None:
+    def read(cls, text: bytes) -> _FastStatement | None:
+        """The statement (its UTF-8 bytes) when it is in the plain layout, else None."""
         header = HEADER.match(text)
         if header is None:
             return None
@@ -469,33 +559,34 @@ class _FastStatement:
         # the closing balance: the last line that starts with ':62' (from the end, a few lines
         # back) when it is a :62F: or :62M: (an earlier one would be a body line no :61: row
         # takes, which leaves the statement to the full reader), else the first :62F: or :62M:
-        closing = text.rfind("\n:62", body - 1) + 1
-        if not (closing and text.startswith((":62F:", ":62M:"), closing)):
-            closing = body if text.startswith((":62F:", ":62M:"), body) else min(
-                (at + 1 for at in (text.find("\n:62F:", body - 1), text.find("\n:62M:", body - 1)) if at >= 0),
+        closing = text.rfind(b"\n:62", body - 1) + 1
+        if not (closing and text.startswith((b":62F:", b":62M:"), closing)):
+            closing = body if text.startswith((b":62F:", b":62M:"), body) else min(
+                (at + 1 for at in (text.find(b"\n:62F:", body - 1), text.find(b"\n:62M:", body - 1)) if at >= 0),
                 default=-1)
         if closing < 0:
             return None
-        footer = FOOTER.fullmatch(text, closing)
+        footer = FOOTER.fullmatch(text[closing:].decode("utf-8"))
         if footer is None or (footer["tail"] and not _quiet_tail(footer["tail"])):
             return None
-        reference = header["reference"].strip()
-        opening = Balance.parse(header["opening"].strip())
+        reference = header["reference"].decode("utf-8").strip()
+        opening = Balance.parse(header["opening"].decode("utf-8").strip())
         closing_balance = Balance.parse(footer["closing"].strip())
         if not reference or opening is None or closing_balance is None:
             return None
         number = header["number"]
+        if number is not None:
+            number = number.decode("utf-8")
         statement = Statement(
             first_line=0, first_tag="20", message_type="940", reference=reference,
-            account_raw=header["account"].strip(),
+            account_raw=header["account"].decode("utf-8").strip(),
             number=(re.sub(r"\s", "", number.strip()) or None) if number is not None else None,
             opening=opening, closing=closing_balance,
         )
         _validate(statement)
         if statement.problems or statement.notes:
             return None
-        line_count, header_lines = text.count("\n"), text.count("\n", 0, body)
-        return cls(text, statement, line_count, header_lines, line_count - header_lines - text.count("\n", closing))
+        return cls(text, statement, body, closing)
 
 
 #: A line the full reader takes as a continuation line: after spaces or tabs, a character that is
@@ -529,11 +620,15 @@ _FIELD_61_PARTS = ("value_date", "entry_date", "mark", "funds", "whole", "fracti
 
 def _byte(data: np.ndarray, positions: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """The byte at each position, 0 at or past its line's end."""
-    return np.where(positions < ends, data[np.minimum(positions, len(data) - 1)], 0)
+    # (np.take clips to the last byte itself: faster than clipping the positions first)
+    return np.where(positions < ends, np.take(data, positions, mode="clip"), 0)
 
 
 _SPACE_OR_TAB = np.zeros(256, dtype=bool)
 _SPACE_OR_TAB[[9, 32]] = True
+#: The first byte of a text that may be blank (0: the text is empty).
+_BLANK_START = _SPACE_OR_TAB.copy()
+_BLANK_START[0] = True
 
 
 def _trimmed(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -706,8 +801,8 @@ class _Columns:
         # the bank's own reference: after //, else the customer reference unless NONREF
         reference = spans(data, np.where(has_bank, bank_start, customer_start), np.where(has_bank, bank_end, customer_end),
                           valid=has_bank | (has_customer & ~nonref))
-        wide = np.flatnonzero(data >= 0x80)
-        plain = np.searchsorted(wide, bounds[:, 8]) == np.searchsorted(wide, bounds[:, 11])
+        # (the references' bytes only: the segment's :86: texts hold far more characters that are not ASCII)
+        plain = _mask(pc.string_is_ascii(spans(data, bounds[:, 8], bounds[:, 11])))
         if not plain.all():
             rows = np.flatnonzero(~plain)
             customers, banks, references = [], [], []
@@ -781,16 +876,16 @@ class Mt940Stream:
         reader = _Reader(self.source, self.path, keep_statements=True, keep_line_ids=False)
         builder = BatchBuilder(self.batch_size)
         self._reader, self._builder, self._known = reader, builder, 0
-        carry = ""
-        texts = reader._texts(block_bytes(self.batch_size))
+        carry = b""
+        texts = utf8_blocks(reader, block_bytes(self.batch_size))
         text = next(texts, None)
         while text is not None:
             following = next(texts, None)
-            text = carry + text
+            text = carry + text if carry else text
             if following is None:
-                segment, carry = text, ""
+                segment, carry = text, b""
             else:
-                cut = text.rfind("\n:20:") + 1
+                cut = text.rfind(b"\n:20:") + 1
                 segment, carry = text[:cut], text[cut:]
             if segment:
                 self._segment(segment)
@@ -824,31 +919,36 @@ class Mt940Stream:
             reader.statements[index] = None  # handed on: a 1 GB file has tens of thousands
         self._known = max(self._known, known)
 
-    def _segment(self, segment: str) -> None:
-        """Whole lines: statements read here or by the full reader, in file order."""
-        starts = [0] if segment.startswith(":20:") else []
-        find, at = segment.find, segment.find("\n:20:")
+    def _segment(self, segment: bytes) -> None:
+        """Whole lines (UTF-8): statements read here or by the full reader, in file order."""
+        starts = [0] if segment.startswith(b":20:") else []
+        find, at = segment.find, segment.find(b"\n:20:")
         while at >= 0:
             starts.append(at + 1)
-            at = find("\n:20:", at + 4)
-        pieces: list[str | _FastStatement] = [segment[: starts[0]] if starts else segment]
+            at = find(b"\n:20:", at + 4)
+        pieces: list[bytes | _FastStatement] = [segment[: starts[0]] if starts else segment]
         fast: list[_FastStatement] = []
-        line = segment.count("\n", 0, starts[0]) if starts else 0
+        places: list[int] = []  # where each fast statement starts, its header ends, its footer starts
         for start, end in zip(starts, starts[1:] + [len(segment)]):
             text = segment[start:end]
             statement = _FastStatement.read(text)
             if statement is None:
                 pieces.append(text)
-                line += text.count("\n")
             else:
-                statement.start_line = line
-                line += statement.line_count
+                places += (start, start + statement.header_end, start + statement.footer_start, end)
                 pieces.append(statement)
                 fast.append(statement)
         columns = None
         if fast:
-            data = np.frombuffer(segment.encode("utf-8"), dtype=np.uint8)
+            data = np.frombuffer(segment, dtype=np.uint8)
             newlines = np.flatnonzero(data == ord("\n"))
+            # the line counts, from the line feeds before each place (read() leaves them to this)
+            lines_before = np.searchsorted(newlines, np.array(places, dtype=np.int64)).reshape(-1, 4).tolist()
+            for statement, (start_line, body_line, footer_line, end_line) in zip(fast, lines_before):
+                statement.start_line = start_line
+                statement.body_line = body_line - start_line
+                statement.body_lines = footer_line - body_line
+                statement.line_count = end_line - start_line
             columns = _Columns(fast, data, np.concatenate([[0], newlines + 1]), np.append(newlines, len(data)))
         run: list[_FastStatement] = []
         for piece in pieces:
@@ -859,7 +959,7 @@ class Mt940Stream:
             run = []
             text = piece.text if isinstance(piece, _FastStatement) else piece
             if text:
-                self._reader.feed(text)
+                self._reader.feed(text.decode("utf-8"))
                 self._ready()
         self._run(run, columns)
         self._statements()
@@ -873,7 +973,7 @@ class Mt940Stream:
         self._ready()
         if reader.message_type != "940":
             for fast in run:  # after an MT942 header: the full reader says what these are
-                reader.feed(fast.text)
+                reader.feed(fast.text.decode("utf-8"))
                 self._ready()
             return
         first_row, stop_row = run[0].rows[0], run[-1].rows[1]
