@@ -34,7 +34,6 @@ element the line of its first child's text end (for a pretty-printed `<Ntry>`, t
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Iterator
@@ -63,10 +62,10 @@ from sources.fast_common import (
     clean_values,
     hex_ids,
     is_utf8,
+    line_digests,
     join_present,
     json_objects,
     patch,
-    sha256_prefixes,
 )
 from sources.parsing import clean
 from sources.records import RecordBatch
@@ -1000,17 +999,8 @@ def _run_columns(reader: _CamtReader, statement, block: _BlockColumns, start: in
              index, booking_date, identity_amount, currency]
     identities = pc.binary_join_element_wise(
         *[p if isinstance(p, pa.Scalar) else pc.fill_null(p, "") for p in parts], "\x1f")
-    # sha256(identity)[:16] of every row from the column's bytes (no Python str per row); a
-    # repeated line (its occurrence number past 1) is hashed again with its number
-    digests = sha256_prefixes(identities)
-    occurrences = reader.seen.add_many(digests)
-    repeated = np.flatnonzero(occurrences > 1)
-    if len(repeated):
-        renumbered = bytearray(digests)
-        texts = identities.take(pa.array(repeated)).to_pylist()
-        for row, text, count in zip(repeated.tolist(), texts, occurrences[repeated].tolist()):
-            renumbered[16 * row: 16 * row + 16] = hashlib.sha256(f"{text}\x1f{count}".encode()).digest()[:16]
-        digests = bytes(renumbered)
+    # a repeated line (its occurrence number past 1) is hashed again with its number
+    digests = line_digests(identities, reader.seen, lambda text, count: f"{text}\x1f{count}")
 
     extra = {
         "message": pa.scalar(statement.message, pa.string()),

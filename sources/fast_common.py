@@ -219,6 +219,22 @@ def sha256_prefixes(texts: pa.Array) -> bytes:
     return np.frombuffer(digests, dtype=np.uint8).reshape(-1, 32)[:, :16].tobytes()
 
 
+def line_digests(identities: pa.Array, seen, again: Callable[[str, int], str]) -> bytes:
+    """The line ids of a batch as 16-byte digests, concatenated: sha256(identity)[:16] of each row
+    (`sha256_prefixes`); a row whose identity `seen` has counted before is hashed again from
+    `again(identity, occurrence)`, as the full reader numbers a repeated line."""
+    digests = sha256_prefixes(identities)
+    occurrences = seen.add_many(digests)
+    repeated = np.flatnonzero(occurrences > 1)
+    if not len(repeated):
+        return digests
+    renumbered = bytearray(digests)
+    texts = identities.take(pa.array(repeated)).to_pylist()
+    for row, text, count in zip(repeated.tolist(), texts, occurrences[repeated].tolist()):
+        renumbered[16 * row: 16 * row + 16] = hashlib.sha256(again(text, count).encode()).digest()[:16]
+    return bytes(renumbered)
+
+
 def hex_ids(digests: bytes) -> pa.Array:
     """16-byte digests (concatenated) as a column of 32-character hexadecimal line ids."""
     count = len(digests) // 16

@@ -23,12 +23,11 @@ decoding, control bytes and line ends are its own):
    as spans (fast_common.spans: a pyarrow column over the bytes, no copy, then a take). The full
    reader counts each statement as it would have (statement numbers, summaries, balance chain,
    held records of broken statements), and its occurrence counter numbers identical lines across
-   both paths; line ids are hashed from one pyarrow column of identities (fast_common.sha256_prefixes).
+   both paths; line ids are hashed from one pyarrow column of identities (fast_common.line_digests).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Iterator
@@ -43,10 +42,10 @@ from sources.fast_common import (
     clean_values,
     hex_ids,
     is_utf8,
+    line_digests,
     json_objects,
     null_if_empty,
     patch,
-    sha256_prefixes,
     spans,
     value_bytes,
 )
@@ -1012,15 +1011,8 @@ class Mt940Stream:
         identities = pc.binary_join_element_wise(
             pa.scalar(reader.name), *[pc.fill_null(values, "") for values in (
                 account, bank_ref, value_date_raw, entry_date_raw, amount, mark, customer_ref)], "1", "\x1f")
-        digests = sha256_prefixes(identities)
-        occurrences = reader.seen.add_many(digests)
-        repeated = np.flatnonzero(occurrences > 1)
-        if len(repeated):
-            renumbered = bytearray(digests)
-            texts = identities.take(pa.array(repeated)).to_pylist()
-            for row, text, count in zip(repeated.tolist(), texts, occurrences[repeated].tolist()):
-                renumbered[16 * row: 16 * row + 16] = hashlib.sha256(f"{text[:-1]}{count}".encode()).digest()[:16]
-            digests = bytes(renumbered)
+        # a repeated line is hashed again with its occurrence number in place of the "1"
+        digests = line_digests(identities, reader.seen, lambda text, count: f"{text[:-1]}{count}")
         information = columns.information
         structure = part(information.structure)
         extra = {

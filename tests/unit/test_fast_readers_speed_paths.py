@@ -14,7 +14,7 @@ from sources.camt import CamtSource
 from sources.fast_common import is_utf8
 from sources.fast_mt940 import _without_cr
 from sources.mt940 import Mt940Source, _normalized_utf8
-from tests.fast_equality import differences
+from tests.fast_equality import differences, streamed
 
 CAMT, MT940 = CamtSource(), Mt940Source()
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -115,3 +115,29 @@ def test_camt_byte_checks_give_the_full_readers_records(tmp_path, values, tail):
     path = tmp_path / "checks.xml"
     path.write_text(text, encoding="utf-8")
     assert differences(CAMT, path, batch_size=2) == []
+
+
+def test_repeated_lines_are_numbered_as_the_full_readers_number_them(tmp_path):
+    """Every line seen before (fast_common.line_digests' second hashing): an MT940 file whose
+    statements all come twice, a camt statement whose entries all come twice."""
+    mt940 = tmp_path / "twice.sta"
+    text = "".join(_statement(n, FIELD_86[n % len(FIELD_86)]) for n in range(1, 40))
+    mt940.write_text(text + text + text, encoding="utf-8")
+    assert differences(MT940, mt940) == []
+    records = list(MT940.parse(mt940).records)
+    assert len({r.line_id for r in records}) == len(records) == 3 * 39
+    assert streamed(MT940, mt940)[-1].fast_lines == 3 * 39  # all of them on the fast path
+    camt = tmp_path / "twice.xml"
+    entries = "".join(
+        f'<Ntry><Amt Ccy="EUR">{n}.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-01-05</Dt></BookgDt>'
+        f'<AcctSvcrRef>R{n}</AcctSvcrRef><NtryDtls><TxDtls><RmtInf><Ustrd>Rechnung {n}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>\n'
+        for n in range(1, 40))
+    camt.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">'
+        '<BkToCstmrStmt><GrpHdr><MsgId>M1</MsgId><CreDtTm>2026-01-05T10:00:00</CreDtTm></GrpHdr><Stmt><Id>S1</Id>'
+        '<CreDtTm>2026-01-05T10:00:00</CreDtTm><Acct><Id><IBAN>DE02120300000000202051</IBAN></Id><Ccy>EUR</Ccy></Acct>\n'
+        + entries + entries + '</Stmt></BkToCstmrStmt></Document>\n', encoding="utf-8")
+    assert differences(CAMT, camt) == []
+    records = list(CAMT.parse(camt).records)
+    assert len({r.line_id for r in records}) == len(records) == 2 * 39
+    assert streamed(CAMT, camt)[-1].fast_entries == 2 * 39
