@@ -11,7 +11,9 @@ Modes:
   caller that streams (the 1 GB case) needs;
 - parse:  `source.parse(path)`, every record kept in the ParseResult (memory grows with the file);
 - fast:   `source.stream(path)`, the columnar batches of the fast readers (sources/fast_*.py),
-  each dropped once counted: what ingest reads a large statement with.
+  each dropped once counted: what ingest reads a large statement with;
+- baseline: a plain loop the bench script gives (bench_camt.py: lxml iterparse reading five values
+  of each entry), no payrecon code: how fast this machine is, for comparing figures across machines.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
-MODES = ("stream", "parse", "fast")
+MODES = ("stream", "parse", "fast", "baseline")
 
 
 def peak_rss_kib() -> int:
@@ -41,13 +43,18 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def measure(make_source: Callable[[], object], mode: str, path: Path) -> dict:
+def measure(make_source: Callable[[], object], mode: str, path: Path,
+            baseline: Callable[[Path], int] | None = None) -> dict:
     """In the child: read the file one way, timed; returns the figures as a dict."""
     source = make_source()
     baseline_kib = peak_rss_kib()
     cpu_started = time.process_time()
     started = time.perf_counter()
-    if mode == "parse":
+    if mode == "baseline":
+        if baseline is None:
+            raise SystemExit("this benchmark has no baseline loop")
+        count = baseline(path)
+    elif mode == "parse":
         result = source.parse(path)
         count = len(result.records)
     elif mode == "fast":

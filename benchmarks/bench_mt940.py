@@ -12,7 +12,9 @@ is Mt940Source().stream(), the fast reader's columnar batches (sources/fast_mt94
 uses; the target is 150,000 lines/s), `stream` the full reader's iter_records() and `parse` its
 parse(). A second file of about --gib GiB is written and read the same way (by default with the fast
 reader only: the full reader takes minutes, and parse() would keep its 4.6 million records), then
-deleted. Figures are single-core (one process, one thread).
+deleted. Figures are single-core (one process, one thread). Machines differ by more than 2x: for a
+figure that compares across machines, run `bench_camt.py --modes baseline` on the same machine (the
+plain lxml iterparse loop the issue's targets were set against, "about 33k camt lines/s here").
 """
 
 from __future__ import annotations

@@ -99,6 +99,14 @@ def test_generated_camt_past_line_65535_with_odd_entries_mixed_in(tmp_path, monk
     assert len(statements) == 2 and len(records) == 2 * 2600 + 2
 
 
+def test_the_benchmarks_baseline_loop_reads_every_entry_of_its_statement(tmp_path):
+    """bench_camt's machine-speed reference (the plain iterparse loop) reads what the fast reader reads."""
+    bench = _benchmark("bench_camt")
+    path = tmp_path / "baseline.xml"
+    bench.write_statement(path, entries=250)
+    assert bench.plain_iterparse(path) == 250 == len(streamed(CAMT, path)[0])
+
+
 def test_generated_mt940_with_envelopes_interim_and_broken_statements(tmp_path, monkeypatch):
     bench = _benchmark("bench_mt940")
     path = tmp_path / "bench.sta"
