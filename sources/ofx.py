@@ -247,13 +247,22 @@ def _close_implicitly(node: Element, parent: Element, notes: ReaderNotes) -> Non
     node.children = []
 
 
+def _leaf(tag: str, text: str, closed: bool) -> Element:
+    """A leaf element: never on the reader's stack, so it shares one empty tuple for children and
+    stray text instead of two lists of its own (a statement holds millions of leaves)."""
+    return Element(tag, text, _NOTHING, _NOTHING, closed)  # type: ignore[arg-type]
+
+
+_NOTHING = ()
+
+
 def read_elements(text: str) -> tuple[Element, ReaderNotes]:
     """Read OFX 1.x SGML (leaf end tags optional) or 2.x XML into a tree of Elements.
 
     A start tag followed by text is a leaf; a start tag followed directly by its end tag, or a
     self-closed tag, is an empty leaf; any other start tag opens an aggregate.
     """
-    events = list(_events(text))
+    events = _events(text)  # read as they come, one ahead: a list of them took ~2 KB per transaction
     document = Element("#document")
     stack = [document]
     notes = ReaderNotes()
@@ -269,10 +278,10 @@ def read_elements(text: str) -> tuple[Element, ReaderNotes]:
         open_tags[node.tag] -= 1
         return node
 
-    index, count = 0, len(events)
-    while index < count:
-        kind, value, self_closing = events[index]
-        index += 1
+    ahead = next(events, None)
+    while ahead is not None:
+        kind, value, self_closing = ahead
+        ahead = next(events, None)
         if kind == "end":
             if open_tags[value]:
                 while (node := pop()).tag != value:
@@ -287,14 +296,14 @@ def read_elements(text: str) -> tuple[Element, ReaderNotes]:
             continue
         tag = value
         if self_closing:
-            stack[-1].children.append(Element(tag, text="", closed=True))
+            stack[-1].children.append(_leaf(tag, "", True))
             continue
         pieces = []
-        while index < count and events[index][0] in ("text", "cdata"):
-            pieces.append(events[index][1])
-            index += 1
+        while ahead is not None and ahead[0] in ("text", "cdata"):
+            pieces.append(ahead[1])
+            ahead = next(events, None)
         content = "".join(pieces).strip()
-        ends_here = index < count and events[index][0] == "end" and events[index][1] == tag
+        ends_here = ahead is not None and ahead[0] == "end" and ahead[1] == tag
         if tag in STRUCTURE:
             if open_tags[tag]:
                 while (node := pop()).tag != tag:
@@ -302,8 +311,9 @@ def read_elements(text: str) -> tuple[Element, ReaderNotes]:
                 _close_implicitly(node, stack[-1], notes)
             push(Element(tag, stray=[content] if content else []))
         elif content or ends_here:
-            stack[-1].children.append(Element(tag, text=content, closed=ends_here))
-            index += 1 if ends_here else 0
+            stack[-1].children.append(_leaf(tag, content, ends_here))
+            if ends_here:
+                ahead = next(events, None)
         else:
             push(Element(tag))
     while len(stack) > 1:

@@ -646,3 +646,36 @@ def test_fuzz_only_typed_errors_and_nothing_silently_lost(tmp_path_factory: pyte
         assert result.warnings
     assert all(r.amount is None or isinstance(r.amount, str) for r in result.records)
     assert len({r.line_id for r in result.records}) == len(result.records)
+
+
+def test_the_benchmarks_statements_read_alike_in_sgml_and_xml(tmp_path: Path) -> None:
+    """benchmarks/bench_ofx.py's files: OFX 1.03 SGML (cp1252, unclosed leaves, CRLF) and 2.1.1 XML
+    of the same transactions give the same records; a repeated FITID with another amount is kept;
+    the ledger balance is the sum of the lines (the statement opens at zero)."""
+    import importlib.util
+    import sys
+
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("bench_ofx", REPO / "benchmarks" / "bench_ofx.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        spec.loader.exec_module(bench)
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    results = {}
+    for version in ("sgml", "xml"):
+        path = tmp_path / f"{version}.ofx"
+        bench.write_statement(path, 2500, version)
+        results[version] = SOURCE.parse(path)
+    sgml, xml = results["sgml"], results["xml"]
+    assert len(sgml.records) == len(xml.records) == 2500
+    def fields(record):
+        return {key: value for key, value in record.as_dict().items() if key != "extra"}
+
+    assert [fields(r) for r in sgml.records] == [fields(r) for r in xml.records]
+    assert sum(1 for warning in sgml.warnings if "kept as 2 separate lines" in warning) == 2500 // 997
+    total = sum(Decimal(r.amount) for r in sgml.records)
+    assert [Decimal(s.closing_balance) for s in sgml.statements] == [total]
+    assert "&amp;" not in "".join(r.counterparty_name or "" for r in xml.records)
