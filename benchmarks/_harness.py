@@ -43,6 +43,18 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def source(module: str, name: str) -> Callable[[], object]:
+    """A maker of the source class `name` of payrecon's `module` (imported in the child only)."""
+
+    def make() -> object:
+        import importlib
+
+        sys.path.insert(0, str(REPO))
+        return getattr(importlib.import_module(module), name)()
+
+    return make
+
+
 def measure(make_source: Callable[[], object], mode: str, path: Path,
             baseline: Callable[[Path], int] | None = None) -> dict:
     """In the child: read the file one way, timed; returns the figures as a dict."""

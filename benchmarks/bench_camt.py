@@ -122,13 +122,6 @@ def plain_iterparse(path: Path) -> int:
     return count
 
 
-def _make_source():
-    sys.path.insert(0, str(_harness.REPO))
-    from sources.camt import CamtSource
-
-    return CamtSource()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, default=1_000_000, help="entries of the first file (0: skip it)")
@@ -141,7 +134,8 @@ def main() -> None:
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(_harness.measure(_make_source, args.child, args.file, plain_iterparse)))
+        source = _harness.source("sources.camt", "CamtSource")
+        print(json.dumps(_harness.measure(source, args.child, args.file, plain_iterparse)))
         return
     runs = []
     if args.entries:

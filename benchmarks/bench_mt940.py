@@ -122,13 +122,6 @@ def write_statements(path: Path, lines: int | None = None, min_bytes: int | None
     return written
 
 
-def _make_source():
-    sys.path.insert(0, str(_harness.REPO))
-    from sources.mt940 import Mt940Source
-
-    return Mt940Source()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000, help=":61: lines of the first file (0: skip it)")
@@ -143,7 +136,8 @@ def main() -> None:
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(_harness.measure(_make_source, args.child, args.file)))
+        source = _harness.source("sources.mt940", "Mt940Source")
+        print(json.dumps(_harness.measure(source, args.child, args.file)))
         return
     runs = []
     if args.lines:

@@ -91,13 +91,6 @@ def write_statement(path: Path, transactions: int, version: str) -> int:
     return transactions
 
 
-def _make_source():
-    sys.path.insert(0, str(_harness.REPO))
-    from sources.ofx import OfxSource
-
-    return OfxSource()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--transactions", type=int, default=200_000, help="transactions in each statement")
@@ -107,7 +100,8 @@ def main() -> None:
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(_harness.measure(_make_source, args.child, args.file)))
+        source = _harness.source("sources.ofx", "OfxSource")
+        print(json.dumps(_harness.measure(source, args.child, args.file)))
         return
     with tempfile.TemporaryDirectory(prefix="bench_ofx_") as folder:
         for version in ("sgml", "xml"):

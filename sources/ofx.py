@@ -247,13 +247,13 @@ def _close_implicitly(node: Element, parent: Element, notes: ReaderNotes) -> Non
     node.children = []
 
 
+_NOTHING = ()
+
+
 def _leaf(tag: str, text: str, closed: bool) -> Element:
     """A leaf element: never on the reader's stack, so it shares one empty tuple for children and
     stray text instead of two lists of its own (a statement holds millions of leaves)."""
     return Element(tag, text, _NOTHING, _NOTHING, closed)  # type: ignore[arg-type]
-
-
-_NOTHING = ()
 
 
 def read_elements(text: str) -> tuple[Element, ReaderNotes]:

@@ -29,6 +29,21 @@ FIXTURES = REPO.parent / "shared" / "fixtures"
 GOLDEN = REPO / "tests" / "golden"
 
 
+def load_benchmark(name: str):
+    """benchmarks/<name>.py as a module (its file generators: the tests read what the benchmarks read)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(REPO / "benchmarks"))  # for its `import _harness`
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    return module
+
+
 @pytest.fixture
 def fixtures_dir() -> Path:
     if not FIXTURES.is_dir():

@@ -5,10 +5,8 @@ nothing, and no full card number reaches the database or `payrecon parse`."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,26 +18,15 @@ import sources.fast_mt940 as fast_mt940
 from ledger import schema
 from payrecon.workspace import Workspace
 from sources.records import NormalizedRecord, ParseResult, StatementSummary, make_line_id
-from tests.conftest import REPO
+from tests.conftest import load_benchmark
 
 PAN = "4111111111111111"
-
-
-def _benchmark(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    return module
 
 
 def _camt_with_cards(path: Path) -> Path:
     """The benchmark's camt.053, 120 entries, two paying by card in the purpose (one of them
     also with an unreadable amount, so it goes to the quarantine)."""
-    _benchmark("bench_camt").write_statement(path, entries=120)
+    load_benchmark("bench_camt").write_statement(path, entries=120)
     entries = path.read_text(encoding="utf-8").split("<Ntry>")
     entries[8] = entries[8].replace("<Ustrd>Invoice INV-0000007 customer 7</Ustrd>",
                                     "<Ustrd>Оплата карткою 4111 1111 1111 1111, рахунок INV-0000007</Ustrd>")
@@ -51,7 +38,7 @@ def _camt_with_cards(path: Path) -> Path:
 
 
 def _mt940_with_cards(path: Path) -> Path:
-    _benchmark("bench_mt940").write_statements(path, lines=90)
+    load_benchmark("bench_mt940").write_statements(path, lines=90)
     data = path.read_bytes().decode("utf-8").replace("?21SVWZ+Miete", f"?21SVWZ+Karte {PAN[:11]}\r\n{PAN[11:]} Miete", 1)
     path.write_bytes(data.encode("utf-8"))
     return path
@@ -111,7 +98,7 @@ def test_no_full_card_number_reaches_the_ledger_or_parse_output(workspace_env, t
 def test_batches_load_what_one_batch_loads(workspace_env, tmp_path, monkeypatch):
     """Small batches (7 records) against the default: the same lines, quarantined rows, statement
     checks (one of them failing) and file totals."""
-    bench = _benchmark("bench_mt940")
+    bench = load_benchmark("bench_mt940")
     mt940 = tmp_path / "many.sta"
     bench.write_statements(mt940, lines=300)
     text_ = mt940.read_bytes().decode("utf-8")
@@ -180,7 +167,7 @@ def test_a_file_that_breaks_half_way_loads_nothing(workspace_env, tmp_path, monk
     monkeypatch.setattr(ingest, "BATCH_RECORDS", 10)
     workspace = Workspace(workspace_env)
     path = tmp_path / "cut.xml"
-    _benchmark("bench_camt").write_statement(path, entries=200)
+    load_benchmark("bench_camt").write_statement(path, entries=200)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) * 2 // 3])
     [outcome] = ingest.ingest_paths(workspace.engine, workspace.raw_store, workspace.sources, [path])

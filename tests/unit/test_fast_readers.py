@@ -6,9 +6,7 @@ fall back, and hypothesis-generated entries and statements. Also the occurrence 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -22,22 +20,11 @@ from sources.camt import CamtSource
 from sources.errors import MalformedFile
 from sources.fast_common import Occurrences
 from sources.mt940 import Mt940Source
-from tests.conftest import REPO
+from tests.conftest import load_benchmark
 from tests.fast_equality import differences, streamed
 
 CAMT, MT940 = CamtSource(), Mt940Source()
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def _benchmark(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    return module
 
 
 def _fixtures(fixtures_dir: Path, kind: str, pattern: str) -> list[Path]:
@@ -71,7 +58,7 @@ def test_real_fixtures_take_the_fast_path_where_they_are_plain(fixtures_dir):
 def test_generated_camt_past_line_65535_with_odd_entries_mixed_in(tmp_path, monkeypatch):
     """The benchmark's statement, long enough for libxml2's big line numbers, with entries the
     template does not take (batches, charges, pending) and a second statement, in small blocks."""
-    bench = _benchmark("bench_camt")
+    bench = load_benchmark("bench_camt")
     path = tmp_path / "big.xml"
     bench.write_statement(path, entries=2600)
     text = path.read_text(encoding="utf-8")
@@ -101,14 +88,14 @@ def test_generated_camt_past_line_65535_with_odd_entries_mixed_in(tmp_path, monk
 
 def test_the_benchmarks_baseline_loop_reads_every_entry_of_its_statement(tmp_path):
     """bench_camt's machine-speed reference (the plain iterparse loop) reads what the fast reader reads."""
-    bench = _benchmark("bench_camt")
+    bench = load_benchmark("bench_camt")
     path = tmp_path / "baseline.xml"
     bench.write_statement(path, entries=250)
     assert bench.plain_iterparse(path) == 250 == len(streamed(CAMT, path)[0])
 
 
 def test_generated_mt940_with_envelopes_interim_and_broken_statements(tmp_path, monkeypatch):
-    bench = _benchmark("bench_mt940")
+    bench = load_benchmark("bench_mt940")
     path = tmp_path / "bench.sta"
     bench.write_statements(path, lines=3000)
     text = path.read_bytes().decode("utf-8")

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sources.errors import MalformedFile, SourceError
 from sources.ofx import OfxSource, ofx_amount, ofx_date, read_elements
 from sources.records import ParseResult
-from tests.conftest import GOLDEN
+from tests.conftest import GOLDEN, load_benchmark
 
 SOURCE = OfxSource()
 GOLDEN_DIR = GOLDEN / "ofx"
@@ -652,18 +652,7 @@ def test_the_benchmarks_statements_read_alike_in_sgml_and_xml(tmp_path: Path) ->
     """benchmarks/bench_ofx.py's files: OFX 1.03 SGML (cp1252, unclosed leaves, CRLF) and 2.1.1 XML
     of the same transactions give the same records; a repeated FITID with another amount is kept;
     the ledger balance is the sum of the lines (the statement opens at zero)."""
-    import importlib.util
-    import sys
-
-    from tests.conftest import REPO
-
-    spec = importlib.util.spec_from_file_location("bench_ofx", REPO / "benchmarks" / "bench_ofx.py")
-    bench = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        spec.loader.exec_module(bench)
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    bench = load_benchmark("bench_ofx")
     results = {}
     for version in ("sgml", "xml"):
         path = tmp_path / f"{version}.ofx"
